@@ -1,0 +1,112 @@
+"""Reads shared by pages, the API, commands and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Prefetch, QuerySet
+
+from catalog.definitions import DEFAULT_RUNTIME
+from catalog.models import Capability, Pattern, Tenant, Tool, ToolVersion
+
+
+def tool_by_name(tenant: Tenant, name: str) -> Tool:
+    """A tool of the tenant with its current version in one query; raises DoesNotExist."""
+    return Tool.objects.for_tenant(tenant).with_current().get(name=name)
+
+
+def current_version_by_name(tenant: Tenant, name: str) -> ToolVersion:
+    """The current version of a tool, joined to its tool, in one query."""
+    return ToolVersion.objects.select_related("tool").get(
+        tool__tenant=tenant, tool__name=name, tool__current_version=F("id")
+    )
+
+
+def with_content(versions: QuerySet[ToolVersion]) -> QuerySet[ToolVersion]:
+    """Versions with their capabilities and patterns prefetched in two more queries."""
+    return versions.prefetch_related(
+        Prefetch(
+            "capabilities",
+            queryset=Capability.objects.order_by("position", "id").prefetch_related(
+                Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
+            ),
+        )
+    )
+
+
+def definition_of(version: ToolVersion, *, tool_fields: bool = True) -> dict[str, Any]:
+    """The normalized definition a version was made from (what export writes)."""
+    d: dict[str, Any] = {"name": version.tool.name, "version": version.version}
+    if tool_fields:
+        tool = version.tool
+        d.update(
+            status=tool.status,
+            enabled=tool.enabled,
+            archived=tool.archived_at is not None,
+            owners=sorted(u.get_username() for u in tool.owners.all()),
+        )
+    d.update(
+        description=version.description,
+        platform=version.platform,
+        category=version.category,
+        tags=list(version.tags),
+        defaults=version.defaults,
+        dependencies=version.dependencies,
+        metadata=version.metadata,
+        input_schema=version.input_schema,
+        output_schema=version.output_schema,
+        runtime=_runtime_of(version),
+        script=version.script,
+        capabilities=[
+            {
+                "name": capability.name,
+                "description": capability.description,
+                "patterns": [_pattern_definition(p) for p in capability.patterns.all()],
+            }
+            for capability in version.capabilities.all()
+        ],
+    )
+    return d
+
+
+def _runtime_of(version: ToolVersion) -> dict[str, Any]:
+    runtime: dict[str, Any] = {
+        **DEFAULT_RUNTIME,
+        "kind": version.runtime_kind,
+        "timeout_s": float(version.timeout_s),
+        "memory_mb": version.memory_mb,
+        "network": version.network_allowed,
+    }
+    if version.callable_name:
+        runtime["callable"] = version.callable_name
+    return runtime
+
+
+def _pattern_definition(p: Pattern) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "description": p.description,
+        "typical_use_cases": p.typical_use_cases,
+        "context_variables": p.context_variables,
+        "time_estimate_ms": p.time_estimate_ms,
+        "cost_estimate": p.cost_estimate,
+        "complexity_score": p.complexity_score,
+        "scope": p.scope,
+        "completeness": p.completeness,
+        "limitations": p.limitations,
+        "policy": {
+            "max_cost": p.max_cost,
+            "requires_approval": p.requires_approval,
+            "production_safe": p.production_safe,
+        },
+        "preference_match": {
+            "speed": p.pref_speed,
+            "accuracy": p.pref_accuracy,
+            "cost": p.pref_cost,
+            "complexity": p.pref_complexity,
+            "completeness": p.pref_completeness,
+        },
+        "required_inputs": p.required_inputs,
+        "expected_outputs": p.expected_outputs,
+        "examples": p.examples,
+    }

@@ -1,0 +1,53 @@
+"""Every change to the catalog. Each service is atomic, checks the actor's role, writes
+its audit row in the same transaction, and bumps the tenant's catalog revision on commit.
+
+``actor`` is the acting user, or ``None`` for the system (management commands).
+"""
+
+from catalog.services.base import Actor, StaleEdit, require_role, role_of
+from catalog.services.importing import (
+    ImportFailed,
+    ImportItem,
+    ImportReport,
+    import_definitions,
+)
+from catalog.services.tenants import create_tenant, set_membership
+from catalog.services.tools import (
+    archive_tool,
+    create_tool,
+    deprecate_tool,
+    disable_tool,
+    discard_draft,
+    edit_tool,
+    enable_tool,
+    publish_version,
+    purge_tool,
+    restore_tool,
+    rollback_tool,
+    set_tool_status,
+)
+
+__all__ = [
+    "Actor",
+    "ImportFailed",
+    "ImportItem",
+    "ImportReport",
+    "StaleEdit",
+    "archive_tool",
+    "create_tenant",
+    "create_tool",
+    "deprecate_tool",
+    "disable_tool",
+    "discard_draft",
+    "edit_tool",
+    "enable_tool",
+    "import_definitions",
+    "publish_version",
+    "purge_tool",
+    "require_role",
+    "restore_tool",
+    "role_of",
+    "rollback_tool",
+    "set_membership",
+    "set_tool_status",
+]

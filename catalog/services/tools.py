@@ -1,0 +1,395 @@
+"""A tool's life: create, edit, publish, roll back, enable, disable, archive, purge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.definitions import (
+    content_hash,
+    content_of,
+    diff,
+    semver_key,
+    suggest_version,
+)
+from catalog.models import (
+    AuditAction,
+    Role,
+    Tenant,
+    Tool,
+    ToolStatus,
+    ToolVersion,
+    VersionState,
+)
+from catalog.selectors import definition_of, with_content
+from catalog.services.base import (
+    Actor,
+    StaleEdit,
+    audit,
+    bump_on_commit,
+    locked,
+    make_current,
+    require_role,
+    resolve_owners,
+    save_versions,
+    validated,
+    version_rows,
+)
+from catalog.validation import DefinitionInvalid, FieldError
+
+# -- tools -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_tool(
+    tenant: Tenant,
+    *,
+    definition: dict[str, Any],
+    actor: Actor,
+    reason: str = "",
+    ip: str | None = None,
+    publish: bool = False,
+) -> Tool:
+    """A new tool with its first version as a draft (or published at once)."""
+    require_role(actor, tenant, Role.EDITOR)
+    d = validated(definition)
+    if Tool.objects.for_tenant(tenant).filter(name=d["name"]).exists():
+        raise DefinitionInvalid([FieldError("name", f"a tool called '{d['name']}' already exists")])
+    owners, unknown = resolve_owners(tenant, d["owners"])
+    if unknown:
+        raise DefinitionInvalid(
+            [FieldError("owners", f"no member of this tenant is called {', '.join(unknown)}")]
+        )
+    tool = Tool.objects.create(
+        tenant=tenant,
+        name=d["name"],
+        status=d["status"],
+        enabled=d["enabled"],
+        platform=d["platform"],
+        category=d["category"],
+        description=d["description"],
+    )
+    tool.owners.set(owners or ([actor] if actor is not None else []))
+    rows = version_rows(
+        tool, d, version=definition.get("version") or "1.0.0", parent=None, actor=actor
+    )
+    save_versions([rows])
+    tool.head_version = rows.version
+    tool.save(update_fields=["head_version"])
+    audit(
+        tenant,
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=tool,
+        tool=tool,
+        changes={key: [None, value] for key, value in content_of(d).items()}
+        | {"version": [None, rows.version.version]},
+        reason=reason,
+        ip=ip,
+    )
+    if publish:
+        publish_version(rows.version, actor=actor, reason=reason, ip=ip)
+    bump_on_commit(tenant)
+    return tool
+
+
+def _next_version(tool: Tool, base: ToolVersion, d: dict[str, Any], requested: str | None) -> str:
+    existing = list(tool.versions.values_list("version", flat=True))
+    if requested:
+        if requested in existing:
+            raise DefinitionInvalid(
+                [FieldError("version", f"{requested} already exists; versions cannot be reused")]
+            )
+        if semver_key(requested) <= semver_key(base.version):
+            raise DefinitionInvalid(
+                [FieldError("version", f"must be higher than {base.version}, the version edited")]
+            )
+        return requested
+    highest = max(existing, key=semver_key)
+    return suggest_version(highest, definition_of(base, tool_fields=False), d)
+
+
+@transaction.atomic
+def edit_tool(
+    tool: Tool,
+    *,
+    definition: dict[str, Any],
+    base_version: ToolVersion,
+    actor: Actor,
+    reason: str = "",
+    ip: str | None = None,
+) -> ToolVersion:
+    """A new draft version from an edited definition; refused if ``base_version`` is stale."""
+    require_role(actor, tool.tenant, Role.EDITOR)
+    tool = locked(tool)
+    if base_version.tool_id != tool.pk:
+        raise DefinitionInvalid([FieldError("base_version", "belongs to another tool")])
+    if tool.head_version_id != base_version.pk:
+        head = with_content(ToolVersion.objects.filter(pk=tool.head_version_id)).get()
+        base = with_content(ToolVersion.objects.filter(pk=base_version.pk)).get()
+        raise StaleEdit(tool, base, head)
+    d = validated({**definition, "name": definition.get("name", tool.name)})
+    if d["name"] != tool.name:
+        raise DefinitionInvalid([FieldError("name", "cannot be changed by an edit")])
+    if content_hash(d) == base_version.content_hash:
+        raise DefinitionInvalid(
+            [FieldError("", f"nothing changed since version {base_version.version}")]
+        )
+    base = with_content(ToolVersion.objects.filter(pk=base_version.pk)).get()
+    number = _next_version(tool, base, d, definition.get("version"))
+    rows = version_rows(tool, d, version=number, parent=base, actor=actor)
+    save_versions([rows])
+    tool.head_version = rows.version
+    tool.save(update_fields=["head_version", "updated_at"])
+    audit(
+        tool.tenant,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=rows.version,
+        tool=tool,
+        changes={"version": [base.version, number]}
+        | diff(content_of(definition_of(base, tool_fields=False)), content_of(d)),
+        reason=reason,
+        ip=ip,
+    )
+    bump_on_commit(tool.tenant)
+    return rows.version
+
+
+@transaction.atomic
+def publish_version(
+    version: ToolVersion, *, actor: Actor, reason: str = "", ip: str | None = None
+) -> ToolVersion:
+    """Make a draft the tool's current version."""
+    tool = locked(version.tool)
+    require_role(actor, tool.tenant, Role.EDITOR)
+    version = ToolVersion.objects.get(pk=version.pk)
+    if version.state != VersionState.DRAFT:
+        raise ValidationError(
+            {"version": [f"{version.version} is already published; roll back to it instead"]}
+        )
+    previous = tool.current_version
+    version.state = VersionState.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["state", "published_at", "published_by"])
+    make_current(tool, version)
+    audit(
+        tool.tenant,
+        actor=actor,
+        action=AuditAction.PUBLISH,
+        obj=version,
+        tool=tool,
+        changes={"current_version": [previous.version if previous else None, version.version]},
+        reason=reason,
+        ip=ip,
+    )
+    bump_on_commit(tool.tenant)
+    return version
+
+
+@transaction.atomic
+def rollback_tool(
+    tool: Tool, *, to_version: ToolVersion, actor: Actor, reason: str = "", ip: str | None = None
+) -> Tool:
+    """Point the tool's current version back at an earlier published version."""
+    require_role(actor, tool.tenant, Role.EDITOR)
+    tool = locked(tool)
+    if to_version.tool_id != tool.pk:
+        raise ValidationError({"to_version": ["belongs to another tool"]})
+    if to_version.state != VersionState.PUBLISHED:
+        raise ValidationError({"to_version": [f"{to_version.version} was never published"]})
+    if to_version.pk == tool.current_version_id:
+        raise ValidationError({"to_version": [f"{to_version.version} is already current"]})
+    previous = with_content(ToolVersion.objects.filter(pk=tool.current_version_id)).get()
+    target = with_content(ToolVersion.objects.filter(pk=to_version.pk)).get()
+    make_current(tool, target)
+    audit(
+        tool.tenant,
+        actor=actor,
+        action=AuditAction.ROLLBACK,
+        obj=target,
+        tool=tool,
+        changes={"current_version": [previous.version, target.version]}
+        | diff(
+            content_of(definition_of(previous, tool_fields=False)),
+            content_of(definition_of(target, tool_fields=False)),
+        ),
+        reason=reason,
+        ip=ip,
+    )
+    bump_on_commit(tool.tenant)
+    return tool
+
+
+@transaction.atomic
+def discard_draft(
+    version: ToolVersion, *, actor: Actor, reason: str = "", ip: str | None = None
+) -> None:
+    """Delete a draft that was never published; the head goes back to the current version."""
+    tool = locked(version.tool)
+    require_role(actor, tool.tenant, Role.EDITOR)
+    if version.state != VersionState.DRAFT:
+        raise ValidationError({"version": ["only drafts can be discarded"]})
+    if tool.head_version_id == version.pk:
+        parent_id = version.parent_id if version.parent_id else tool.current_version_id
+        tool.head_version_id = parent_id or tool.current_version_id
+        tool.save(update_fields=["head_version", "updated_at"])
+    if tool.head_version_id is None:
+        raise ValidationError({"version": ["the only version of a tool cannot be discarded"]})
+    audit(
+        tool.tenant,
+        actor=actor,
+        action=AuditAction.DISCARD,
+        obj=version,
+        tool=tool,
+        changes={"version": [version.version, None]},
+        reason=reason,
+        ip=ip,
+    )
+    version.delete()
+    bump_on_commit(tool.tenant)
+
+
+def _set_tool_field(
+    tool: Tool,
+    *,
+    field_name: str,
+    value: Any,
+    action: str,
+    role: str,
+    actor: Actor,
+    reason: str,
+    ip: str | None,
+) -> Tool:
+    require_role(actor, tool.tenant, role)
+    with transaction.atomic():
+        tool = locked(tool)
+        old = getattr(tool, field_name)
+        if old == value:
+            return tool
+        setattr(tool, field_name, value)
+        tool.save(update_fields=[field_name, "updated_at"])
+        shown = {"archived_at": "archived"}.get(field_name, field_name)
+        changes = (
+            {shown: [old is not None, value is not None]}
+            if field_name == "archived_at"
+            else {shown: [old, value]}
+        )
+        audit(
+            tool.tenant,
+            actor=actor,
+            action=action,
+            obj=tool,
+            tool=tool,
+            changes=changes,
+            reason=reason,
+            ip=ip,
+        )
+        bump_on_commit(tool.tenant)
+    return tool
+
+
+def enable_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> Tool:
+    """Let agents use the tool again."""
+    return _set_tool_field(
+        tool,
+        field_name="enabled",
+        value=True,
+        action=AuditAction.ENABLE,
+        role=Role.OPERATOR,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def disable_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> Tool:
+    """Hide the tool from agents without changing anything else."""
+    return _set_tool_field(
+        tool,
+        field_name="enabled",
+        value=False,
+        action=AuditAction.DISABLE,
+        role=Role.OPERATOR,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def set_tool_status(
+    tool: Tool, *, status: str, actor: Actor, reason: str = "", ip: str | None = None
+) -> Tool:
+    """Move a tool through its lifecycle: active, testing, deprecated, disabled."""
+    if status not in ToolStatus.values:
+        raise ValidationError({"status": [f"must be one of {', '.join(ToolStatus.values)}"]})
+    return _set_tool_field(
+        tool,
+        field_name="status",
+        value=status,
+        action=AuditAction.STATUS,
+        role=Role.EDITOR,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def deprecate_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> Tool:
+    """Mark a tool as on its way out; it still runs."""
+    return set_tool_status(tool, status=ToolStatus.DEPRECATED, actor=actor, reason=reason, ip=ip)
+
+
+def archive_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> Tool:
+    """Delete a tool the recoverable way: hidden everywhere, kept with its history."""
+    return _set_tool_field(
+        tool,
+        field_name="archived_at",
+        value=timezone.now(),
+        action=AuditAction.ARCHIVE,
+        role=Role.EDITOR,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def restore_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> Tool:
+    """Bring an archived tool back."""
+    return _set_tool_field(
+        tool,
+        field_name="archived_at",
+        value=None,
+        action=AuditAction.RESTORE,
+        role=Role.EDITOR,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def purge_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = None) -> None:
+    """Delete an archived tool and all its versions for good (admins only); audited."""
+    require_role(actor, tool.tenant, Role.ADMIN)
+    tool = locked(tool)
+    if tool.archived_at is None:
+        raise ValidationError({"archived": ["archive the tool before purging it"]})
+    versions = list(tool.versions.values_list("version", flat=True))
+    audit(
+        tool.tenant,
+        actor=actor,
+        action=AuditAction.PURGE,
+        obj=tool,
+        tool=None,
+        changes={"versions": [versions, None]},
+        reason=reason,
+        ip=ip,
+    )
+    Tool.objects.filter(pk=tool.pk).update(current_version=None, head_version=None)
+    tool.delete()
+    bump_on_commit(tool.tenant)

@@ -1,0 +1,217 @@
+"""Reading and writing definition files: YAML or JSON, one tool or many per file, or a
+tree such as ``tools/<platform>/<name>.yaml``. Nothing here touches the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loading without YAML's implicit dates: JSON has no date type."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable YAML: block scalars for multi-line text, lists indented under keys."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
+        return super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value:
+        text = "\n".join(line.rstrip() for line in value.split("\n"))
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One definition and where it came from."""
+
+    file: str
+    index: int | None
+    data: Any
+
+    @property
+    def label(self) -> str:
+        return self.file if self.index is None else f"{self.file}#{self.index + 1}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error found while reading or importing, by file and field path."""
+
+    file: str
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "path": self.path, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ReadResult:
+    sources: list[Source] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_text(text: str, filename: str) -> ReadResult:
+    """Definitions in one file's text: a mapping, a list, ``{tools: [...]}``, or YAML
+    documents separated by ``---``."""
+    result = ReadResult()
+    try:
+        if filename.lower().endswith(".json"):
+            documents = [json.loads(text)]
+        else:
+            documents = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except json.JSONDecodeError as exc:
+        result.problems.append(
+            Problem(
+                filename, "", f"is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            )
+        )
+        return result
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        result.problems.append(Problem(filename, "", f"is not valid YAML: {where}{problem}"))
+        return result
+    items: list[Any] = []
+    for doc in documents:
+        if isinstance(doc, dict) and "name" not in doc and isinstance(doc.get("tools"), list):
+            items.extend(doc["tools"])
+        elif isinstance(doc, list):
+            items.extend(doc)
+        else:
+            items.append(doc)
+    if not items:
+        result.problems.append(Problem(filename, "", "holds no tool definitions"))
+    single = len(items) == 1
+    for index, item in enumerate(items):
+        result.sources.append(Source(filename, None if single else index, item))
+    return result
+
+
+def read_path(path: Path) -> ReadResult:
+    """Every definition in a file or, recursively and in name order, a folder."""
+    result = ReadResult()
+    if not path.exists():
+        result.problems.append(Problem(str(path), "", "does not exist"))
+        return result
+    files = [path] if path.is_file() else sorted(_definition_files(path))
+    if not files:
+        result.problems.append(Problem(str(path), "", "holds no .yaml, .yml or .json files"))
+    for file in files:
+        label = str(file.relative_to(path)) if path.is_dir() else file.name
+        merge(result, read_bytes(file.read_bytes(), label))
+    return result
+
+
+def _definition_files(folder: Path) -> Iterator[Path]:
+    for file in folder.rglob("*"):
+        if file.is_file() and file.suffix.lower() in SUFFIXES and not file.name.startswith("."):
+            yield file
+
+
+def read_bytes(content: bytes, filename: str) -> ReadResult:
+    if len(content) > MAX_FILE_BYTES:
+        return ReadResult(
+            problems=[Problem(filename, "", f"is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")]
+        )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ReadResult(problems=[Problem(filename, "", f"is not UTF-8 text ({exc.reason})")])
+    return parse_text(text, filename)
+
+
+def merge(into: ReadResult, other: ReadResult) -> None:
+    into.sources.extend(other.sources)
+    into.problems.extend(other.problems)
+
+
+# -- writing -----------------------------------------------------------------------------
+
+_ORDER = (
+    "name",
+    "version",
+    "description",
+    "platform",
+    "category",
+    "status",
+    "enabled",
+    "archived",
+    "owners",
+    "tags",
+    "defaults",
+    "dependencies",
+    "metadata",
+    "input_schema",
+    "output_schema",
+    "runtime",
+    "script",
+    "capabilities",
+)
+
+
+def ordered(definition: dict[str, Any]) -> dict[str, Any]:
+    """A definition with its keys in reading order, empty optional parts left out."""
+    out = {key: definition[key] for key in _ORDER if key in definition}
+    if not out.get("script"):
+        out.pop("script", None)
+    if not out.get("owners"):
+        out.pop("owners", None)
+    if out.get("archived") is False:
+        out.pop("archived")
+    return out
+
+
+def dump_yaml(definitions: Iterable[dict[str, Any]]) -> str:
+    return yaml.dump_all(
+        [ordered(d) for d in definitions],
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+
+
+def dump_json(definitions: Iterable[dict[str, Any]]) -> str:
+    return json.dumps([ordered(d) for d in definitions], indent=2, ensure_ascii=False) + "\n"
+
+
+def write_tree(definitions: Iterable[dict[str, Any]], dest: Path, *, fmt: str = "yaml") -> int:
+    """Write ``dest/<platform>/<name>.<fmt>``, one tool per file; returns the count."""
+    count = 0
+    for definition in definitions:
+        folder = dest / definition["platform"]
+        folder.mkdir(parents=True, exist_ok=True)
+        if fmt == "json":
+            text = json.dumps(ordered(definition), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = dump_yaml([definition])
+        (folder / f"{definition['name']}.{fmt}").write_text(text, encoding="utf-8")
+        count += 1
+    return count

@@ -1,0 +1,316 @@
+"""Validation of tool definitions, shared by forms, the API and import.
+
+Every check returns ``FieldError(path, message)`` items a person can act on, the path
+naming the field (``input_schema.properties.limit.default``, ``capabilities[0].patterns[1]
+.time_estimate_ms``) and the message saying what is wrong in plain words.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
+
+from catalog import expressions
+from catalog.definitions import SEMVER, normalize
+
+DEFINITION_SCHEMA_PATH = Path(__file__).parent / "schemas" / "tool_definition.schema.json"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DefinitionInvalid(ValidationError):
+    """A definition with one or more field errors; ``errors`` keeps them in order."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        grouped: dict[str, list[str]] = {}
+        for error in errors:
+            grouped.setdefault(error.path or "__all__", []).append(error.message)
+        super().__init__(grouped)
+
+
+def join_path(base: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{base}[{part}]"
+    return f"{base}.{part}" if base else part
+
+
+def json_path(parts: Iterable[str | int], base: str = "") -> str:
+    path = base
+    for part in parts:
+        path = join_path(path, part)
+    return path
+
+
+# -- JSON Schema -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=2048)
+def _validator_for(key: str, text: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        json.loads(text), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator for ``schema``, compiled once and cached by the schema's hash."""
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return _validator_for(hashlib.sha256(text.encode()).hexdigest(), text)
+
+
+@lru_cache(maxsize=1)
+def definition_validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(DEFINITION_SCHEMA_PATH.read_text()))
+
+
+@lru_cache(maxsize=1)
+def meta_validator() -> Draft202012Validator:
+    """Checks that a schema is itself valid Draft 2020-12."""
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+def _humanize(error: SchemaError) -> tuple[list[str | int], str]:
+    """Turn a jsonschema error into (path, message) in plain words."""
+    path = list(error.absolute_path)
+    kind, value = error.validator, error.validator_value
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "a field"
+        return [*path, missing], "is required"
+    if kind == "additionalProperties" and value is False:
+        known = set((error.schema.get("properties") or {}).keys())
+        extra = sorted(set(error.instance) - known) if isinstance(error.instance, dict) else []
+        allowed = ", ".join(sorted(known))
+        return path, f"has unknown field(s) {', '.join(extra)}; allowed fields: {allowed}"
+    if kind == "enum":
+        return path, "must be one of: " + ", ".join(str(v) for v in value)
+    if kind == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else value
+        return path, f"must be {_article(wanted)} {wanted}, not {_type_name(error.instance)}"
+    if kind == "pattern":
+        return path, _pattern_message(path, error.instance, value)
+    if kind in ("minimum", "exclusiveMinimum"):
+        return path, f"must be at least {value}" + (" (exclusive)" if "exclusive" in kind else "")
+    if kind in ("maximum", "exclusiveMaximum"):
+        return path, f"must be at most {value}" + (" (exclusive)" if "exclusive" in kind else "")
+    if kind == "minLength" and value == 1:
+        return path, "must not be empty"
+    if kind == "maxLength":
+        return path, f"must be at most {value} characters"
+    if kind == "uniqueItems":
+        return path, "must not repeat items"
+    return path, error.message
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
+    if (path and path[-1] == "name") or pattern.startswith("^[a-z][a-z0-9_-]"):
+        return (
+            f"'{instance}' is not a valid name: use lower-case letters, digits, '_' and '-', "
+            "starting with a letter"
+        )
+    return f"'{instance}' does not match the expected form {pattern}"
+
+
+def schema_errors(
+    instance: Any, validator: Draft202012Validator, base: str = ""
+) -> list[FieldError]:
+    """Errors of ``instance`` against a compiled schema, humanized, in document order."""
+    errors = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+        path, message = _humanize(error)
+        errors.append(FieldError(json_path(path, base), message))
+    return errors
+
+
+def check_json_schema(schema: Any, path: str) -> list[FieldError]:
+    """A schema of arguments or results: valid Draft 2020-12, of type object."""
+    if not isinstance(schema, dict):
+        return [FieldError(path, "must be a JSON Schema object")]
+    errors = [
+        FieldError(
+            json_path(error.absolute_path, path),
+            f"is not valid JSON Schema: {error.message}",
+        )
+        for error in meta_validator().iter_errors(schema)
+    ]
+    if errors:
+        return errors
+    if schema.get("type") != "object":
+        errors.append(FieldError(join_path(path, "type"), "must be 'object'"))
+    errors.extend(_check_schema_defaults(schema, path))
+    return errors
+
+
+def _check_schema_defaults(schema: dict[str, Any], path: str) -> Iterator[FieldError]:
+    """Every ``default`` inside a schema must satisfy the schema it sits in."""
+    if "default" in schema:
+        subschema = {k: v for k, v in schema.items() if k != "default"}
+        for error in compiled_validator(subschema).iter_errors(schema["default"]):
+            yield FieldError(
+                join_path(path, "default"), f"does not fit its schema: {error.message}"
+            )
+    for keyword in ("properties", "patternProperties", "$defs"):
+        for name, sub in (schema.get(keyword) or {}).items():
+            if isinstance(sub, dict):
+                yield from _check_schema_defaults(sub, join_path(join_path(path, keyword), name))
+    for keyword in ("items", "additionalProperties"):
+        sub = schema.get(keyword)
+        if isinstance(sub, dict):
+            yield from _check_schema_defaults(sub, join_path(path, keyword))
+
+
+# -- Scripts -----------------------------------------------------------------------
+
+
+def check_script(source: str, path: str = "script") -> list[FieldError]:
+    """A script must parse and define a top-level ``main``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        return [FieldError(path, f"has a syntax error at {where}: {exc.msg}")]
+    except ValueError as exc:  # null bytes
+        return [FieldError(path, f"cannot be read as Python: {exc}")]
+    if not any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
+        for node in tree.body
+    ):
+        return [FieldError(path, "must define a function main(...) at the top level")]
+    return []
+
+
+# -- Whole definitions ---------------------------------------------------------------
+
+
+def validate_definition(data: Any) -> list[FieldError]:
+    """Every problem with a definition, or an empty list when it can be saved."""
+    if not isinstance(data, dict):
+        return [FieldError("", f"a tool definition must be a mapping, not {_type_name(data)}")]
+    errors = schema_errors(data, definition_validator())
+    if errors:
+        return errors
+    d = normalize(data)
+    if "version" in data and not SEMVER.match(str(data["version"])):
+        errors.append(
+            FieldError("version", f"'{data['version']}' is not a semantic version like 1.2.3")
+        )
+    errors += check_json_schema(d["input_schema"], "input_schema")
+    errors += check_json_schema(d["output_schema"], "output_schema")
+    if not errors:
+        errors += _check_defaults(d)
+    errors += _check_runtime(d)
+    errors += _check_capabilities(d)
+    return errors
+
+
+def _check_defaults(d: dict[str, Any]) -> list[FieldError]:
+    properties = d["input_schema"].get("properties") or {}
+    errors = []
+    for name, value in d["defaults"].items():
+        if name in properties and isinstance(properties[name], dict):
+            for error in compiled_validator(properties[name]).iter_errors(value):
+                errors.append(
+                    FieldError(f"defaults.{name}", f"does not fit input '{name}': {error.message}")
+                )
+    return errors
+
+
+def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
+    kind = d["runtime"]["kind"]
+    if kind == "script":
+        if not d["script"].strip():
+            return [FieldError("script", "is required when the runtime kind is 'script'")]
+        return check_script(d["script"])
+    if d["script"].strip():
+        return [FieldError("script", f"is only used with runtime kind 'script', not '{kind}'")]
+    return []
+
+
+def _check_capabilities(d: dict[str, Any]) -> list[FieldError]:
+    errors = []
+    input_validator = compiled_validator(d["input_schema"]) if _schema_ok(d) else None
+    seen_caps: set[str] = set()
+    for ci, capability in enumerate(d["capabilities"]):
+        cpath = f"capabilities[{ci}]"
+        if capability["name"] in seen_caps:
+            errors.append(FieldError(f"{cpath}.name", f"'{capability['name']}' is used twice"))
+        seen_caps.add(capability["name"])
+        seen_patterns: set[str] = set()
+        for pi, pattern in enumerate(capability["patterns"]):
+            ppath = f"{cpath}.patterns[{pi}]"
+            if pattern["name"] in seen_patterns:
+                errors.append(FieldError(f"{ppath}.name", f"'{pattern['name']}' is used twice"))
+            seen_patterns.add(pattern["name"])
+            errors += _check_pattern(pattern, ppath, input_validator)
+    return errors
+
+
+def _schema_ok(d: dict[str, Any]) -> bool:
+    return not check_json_schema(d["input_schema"], "input_schema")
+
+
+def _check_pattern(
+    pattern: dict[str, Any], path: str, input_validator: Draft202012Validator | None
+) -> list[FieldError]:
+    errors = []
+    samples = {name: spec["sample"] for name, spec in pattern["context_variables"].items()}
+    for key in ("time_estimate_ms", "cost_estimate"):
+        expression = pattern[key]
+        if expression == "":
+            continue
+        try:
+            value = expressions.evaluate(expression, samples)
+        except expressions.ExpressionError as exc:
+            errors.append(FieldError(f"{path}.{key}", f"'{expression}' {exc}"))
+            continue
+        if value < 0:
+            errors.append(
+                FieldError(f"{path}.{key}", f"'{expression}' is negative ({value:g}) for samples")
+            )
+    if input_validator is not None:
+        for ei, example in enumerate(pattern["examples"]):
+            for error in input_validator.iter_errors(example["input"]):
+                where = json_path(error.absolute_path, f"{path}.examples[{ei}].input")
+                errors.append(FieldError(where, f"does not fit the input schema: {error.message}"))
+    return errors
+
+
+def raise_if_invalid(data: Any) -> None:
+    errors = validate_definition(data)
+    if errors:
+        raise DefinitionInvalid(errors)
