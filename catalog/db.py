@@ -3,20 +3,24 @@
 from typing import Any
 
 from django.db import models
+from django.db.models.lookups import Exact
 
 
-@models.JSONField.register_lookup
-class JSONType(models.Transform):
-    """``field__json_type="object"``: the JSON type of a value, for check constraints."""
+class JSONTypeOf(models.Func):
+    """The JSON type of a value ('object', 'array', ...), for check constraints."""
 
-    lookup_name = "json_type"
     output_field = models.CharField()
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        raise NotImplementedError(f"json_type is not supported on {connection.vendor}")
+        raise NotImplementedError(f"JSONTypeOf is not supported on {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, function="json_type", **extra)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, function="jsonb_typeof", **extra)
+
+
+def json_shape(name: str, field: str, kind: str) -> models.CheckConstraint:
+    """A check constraint that a JSON column holds an object or an array."""
+    return models.CheckConstraint(condition=Exact(JSONTypeOf(field), models.Value(kind)), name=name)

@@ -83,14 +83,23 @@ def _normalize_pattern(pattern: dict[str, Any]) -> dict[str, Any]:
     for key in ("time_estimate_ms", "cost_estimate"):
         value = p.get(key, "")
         p[key] = "" if value is None else str(value)
-    p.setdefault("complexity_score", 0.5)
+    # Stored as floats: hash 1 and 1.0 alike.
+    p["complexity_score"] = _as_float(p.get("complexity_score", 0.5))
     p.setdefault("scope", "")
     p.setdefault("completeness", "")
     p["policy"] = {**DEFAULT_POLICY, **(p.get("policy") or {})}
+    p["policy"]["max_cost"] = _as_float(p["policy"]["max_cost"])
     p["preference_match"] = {
-        key: (p.get("preference_match") or {}).get(key, 0.5) for key in PREFERENCES
+        key: _as_float((p.get("preference_match") or {}).get(key, 0.5)) for key in PREFERENCES
     }
     return p
+
+
+def _as_float(value: Any) -> Any:
+    """Numbers as floats; anything else (None, or a wrong type validation reports) as is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def content_of(definition: dict[str, Any]) -> dict[str, Any]:

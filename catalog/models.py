@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from catalog.db import json_shape
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -232,15 +234,17 @@ class ToolVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(platform__in=Platform.values), name="version_platform_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(input_schema__json_type="object")
-                & Q(output_schema__json_type="object")
-                & Q(defaults__json_type="object")
-                & Q(metadata__json_type="object")
-                & Q(dependencies__json_type="array")
-                & Q(tags__json_type="array"),
-                name="version_json_shapes",
-            ),
+            *[
+                json_shape(f"version_{field}_is_{kind}", field, kind)
+                for field, kind in [
+                    ("input_schema", "object"),
+                    ("output_schema", "object"),
+                    ("defaults", "object"),
+                    ("metadata", "object"),
+                    ("dependencies", "array"),
+                    ("tags", "array"),
+                ]
+            ],
         ]
         indexes = [models.Index(fields=["tool", "-created_at"], name="version_tool_recent_idx")]
 
@@ -326,15 +330,17 @@ class Pattern(models.Model):
                 condition=Q(max_cost__isnull=True) | Q(max_cost__gte=0),
                 name="pattern_max_cost_nonnegative",
             ),
-            models.CheckConstraint(
-                condition=Q(typical_use_cases__json_type="array")
-                & Q(context_variables__json_type="object")
-                & Q(limitations__json_type="array")
-                & Q(required_inputs__json_type="array")
-                & Q(expected_outputs__json_type="array")
-                & Q(examples__json_type="array"),
-                name="pattern_json_shapes",
-            ),
+            *[
+                json_shape(f"pattern_{field}_is_{kind}", field, kind)
+                for field, kind in [
+                    ("typical_use_cases", "array"),
+                    ("context_variables", "object"),
+                    ("limitations", "array"),
+                    ("required_inputs", "array"),
+                    ("expected_outputs", "array"),
+                    ("examples", "array"),
+                ]
+            ],
         ]
 
     def __str__(self) -> str:
@@ -395,9 +401,7 @@ class AuditLog(models.Model):
             models.CheckConstraint(
                 condition=Q(action__in=AuditAction.values), name="audit_action_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(changes__json_type="object"), name="audit_changes_shape"
-            ),
+            json_shape("audit_changes_is_object", "changes", "object"),
         ]
 
     def __str__(self) -> str:

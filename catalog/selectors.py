@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
@@ -110,3 +111,21 @@ def _pattern_definition(p: Pattern) -> dict[str, Any]:
         "expected_outputs": p.expected_outputs,
         "examples": p.examples,
     }
+
+
+def export_definitions(
+    tenant: Tenant, tools: QuerySet[Tool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Definitions of the tenant's published tools (archived ones included), by name.
+
+    Streams in chunks so that exporting ten thousand tools stays in bounded memory.
+    """
+    tools = Tool.objects.for_tenant(tenant) if tools is None else tools
+    versions = with_content(
+        ToolVersion.objects.filter(pk__in=tools.values("current_version"))
+        .select_related("tool")
+        .prefetch_related("tool__owners")
+        .order_by("tool__name")
+    )
+    for version in versions.iterator(chunk_size=500):
+        yield definition_of(version)

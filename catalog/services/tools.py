@@ -92,6 +92,7 @@ def create_tool(
     )
     if publish:
         publish_version(rows.version, actor=actor, reason=reason, ip=ip)
+        tool.refresh_from_db()
     bump_on_commit(tenant)
     return tool
 
@@ -198,6 +199,7 @@ def rollback_tool(
     """Point the tool's current version back at an earlier published version."""
     require_role(actor, tool.tenant, Role.EDITOR)
     tool = locked(tool)
+    to_version = ToolVersion.objects.get(pk=to_version.pk)
     if to_version.tool_id != tool.pk:
         raise ValidationError({"to_version": ["belongs to another tool"]})
     if to_version.state != VersionState.PUBLISHED:

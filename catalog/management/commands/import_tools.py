@@ -1,0 +1,77 @@
+"""manage.py import_tools PATH [--tenant SLUG] [--dry-run]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog import services
+from catalog.models import Tenant
+from catalog.services import ImportFailed, ImportReport
+from catalog.transfer import read_path
+
+
+class Command(BaseCommand):
+    help = (
+        "Import tool definitions from a YAML/JSON file or a folder tree, all or nothing. "
+        "Unchanged tools are left alone; changed ones get a new published version."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help="A .yaml/.yml/.json file or a folder.")
+        parser.add_argument(
+            "--tenant",
+            default=settings.QUIVER_DEFAULT_TENANT,
+            help="Tenant slug; created if new (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; change nothing."
+        )
+        parser.add_argument("--reason", default="", help="Why; kept in the audit log.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        read = read_path(options["path"])
+        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
+        if tenant is None and options["dry_run"]:
+            tenant = Tenant(slug=options["tenant"], name=options["tenant"])
+        elif tenant is None:
+            tenant = services.create_tenant(slug=options["tenant"])
+            self.stdout.write(f"Created tenant '{tenant.slug}'.")
+        try:
+            report = services.import_definitions(
+                tenant,
+                read.sources,
+                actor=None,
+                reason=options["reason"],
+                dry_run=options["dry_run"],
+                problems=read.problems,
+            )
+        except ImportFailed as exc:
+            self._print_problems(exc.report)
+            raise CommandError(str(exc)) from None
+        self._print(report, verbosity=options["verbosity"])
+        if not report.ok:
+            raise CommandError(f"Dry run found problems: {report.summary()}")
+
+    def _print(self, report: ImportReport, *, verbosity: int) -> None:
+        for item in report.items:
+            if item.action == "unchanged" and verbosity < 2:
+                continue
+            detail = item.version
+            if item.action == "changed":
+                detail = f"{item.previous_version} -> {item.version}: " + ", ".join(
+                    sorted(item.changes)[:8]
+                )
+            self.stdout.write(f"  {item.action:9} {item.name} ({detail})")
+        for warning in report.warnings:
+            self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        self._print_problems(report)
+        prefix = "Dry run: would import" if report.dry_run else "Imported"
+        self.stdout.write(self.style.SUCCESS(f"{prefix}: {report.summary()}."))
+
+    def _print_problems(self, report: ImportReport) -> None:
+        for problem in report.problems:
+            self.stderr.write(f"  error: {problem}")

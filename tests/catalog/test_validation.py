@@ -1,0 +1,225 @@
+"""Each validation rule gives its message at the right path."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from catalog import expressions
+from catalog.definitions import content_hash, normalize, suggest_version
+from catalog.validation import check_script, compiled_validator, validate_definition
+from tests.factories import make_definition
+
+
+def errors_of(definition: dict) -> dict[str, str]:
+    return {e.path: e.message for e in validate_definition(definition)}
+
+
+def pattern(**overrides: object) -> list[dict]:
+    definition = make_definition()
+    definition["capabilities"][0]["patterns"][0].update(overrides)
+    return definition["capabilities"]
+
+
+def test_a_valid_definition_has_no_errors() -> None:
+    assert validate_definition(make_definition()) == []
+
+
+def test_a_minimal_definition_is_valid() -> None:
+    minimal = {"name": "ping", "description": "Ping.", "platform": "network", "category": "net"}
+    assert validate_definition(minimal) == []
+
+
+def test_definition_must_be_a_mapping() -> None:
+    assert errors_of(["not", "a", "mapping"]) == {
+        "": "a tool definition must be a mapping, not a list"
+    }
+
+
+@pytest.mark.parametrize("field", ["name", "description", "platform", "category"])
+def test_required_fields_are_named(field: str) -> None:
+    definition = make_definition()
+    del definition[field]
+    assert errors_of(definition) == {field: "is required"}
+
+
+@pytest.mark.parametrize("name", ["Disk", "1disk", "disk usage", "d" * 65, ""])
+def test_name_must_be_a_slug(name: str) -> None:
+    assert "is not a valid name" in errors_of(make_definition(name=name))["name"]
+
+
+def test_unknown_fields_are_listed() -> None:
+    message = errors_of(make_definition(colour="blue"))[""]
+    assert "unknown field(s) colour" in message
+
+
+def test_platform_must_be_known() -> None:
+    assert errors_of(make_definition(platform="mac")) == {
+        "platform": "must be one of: linux, windows, network, scheduler, custom"
+    }
+
+
+@pytest.mark.parametrize("version", ["1.2", "v1.2.3", "01.2.3", "1.2.3.4"])
+def test_version_must_be_semver(version: str) -> None:
+    assert "is not a semantic version" in errors_of(make_definition(version=version))["version"]
+
+
+def test_prerelease_versions_are_semver() -> None:
+    assert validate_definition(make_definition(version="2.0.0-rc.1+build.5")) == []
+
+
+def test_input_schema_must_be_valid_json_schema() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integr"}}}
+    errors = errors_of(make_definition(input_schema=schema))
+    assert "input_schema.properties.n.type" in errors
+    assert "is not valid JSON Schema" in errors["input_schema.properties.n.type"]
+
+
+def test_input_schema_must_be_of_type_object() -> None:
+    errors = errors_of(make_definition(input_schema={"type": "array"}))
+    assert errors == {"input_schema.type": "must be 'object'"}
+
+
+def test_output_schema_must_be_of_type_object() -> None:
+    errors = errors_of(make_definition(output_schema={"type": "string"}))
+    assert errors == {"output_schema.type": "must be 'object'"}
+
+
+def test_schema_defaults_must_fit_their_property() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "maximum": 5, "default": 9}},
+    }
+    errors = errors_of(make_definition(input_schema=schema))
+    assert "does not fit its schema" in errors["input_schema.properties.n.default"]
+
+
+def test_nested_schema_defaults_are_checked() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "opts": {"type": "object", "properties": {"mode": {"enum": ["a", "b"], "default": "c"}}}
+        },
+    }
+    errors = errors_of(make_definition(input_schema=schema))
+    assert "input_schema.properties.opts.properties.mode.default" in errors
+
+
+def test_tool_defaults_must_fit_the_input_they_name() -> None:
+    errors = errors_of(make_definition(defaults={"threshold_pct": "high"}))
+    assert "does not fit input 'threshold_pct'" in errors["defaults.threshold_pct"]
+
+
+def test_tool_defaults_for_context_are_free() -> None:
+    assert validate_definition(make_definition(defaults={"freshness": "live"})) == []
+
+
+def test_script_must_parse() -> None:
+    errors = errors_of(make_definition(script="def main(:\n    pass\n"))
+    assert errors["script"].startswith("has a syntax error at line 1")
+
+
+def test_script_must_define_main() -> None:
+    errors = errors_of(make_definition(script="def run():\n    return {}\n"))
+    assert errors == {"script": "must define a function main(...) at the top level"}
+
+
+def test_script_tools_need_a_script() -> None:
+    assert errors_of(make_definition(script="")) == {
+        "script": "is required when the runtime kind is 'script'"
+    }
+
+
+def test_script_is_refused_for_described_only_tools() -> None:
+    errors = errors_of(make_definition(runtime={"kind": "none"}))
+    assert errors == {"script": "is only used with runtime kind 'script', not 'none'"}
+
+
+def test_check_script_accepts_async_main() -> None:
+    assert check_script("async def main():\n    return {}\n") == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("__import__('os')", "calls '__import__', which is not allowed"),
+        ("().__class__", "uses attributes (a.b)"),
+        ("9**9**9", "raises to a power other than a number up to 10"),
+        ("open('/etc/passwd')", "calls 'open'"),
+        ("M * 2", "uses M, not a declared context variable"),
+        ("'a' * 3", "only numbers are allowed"),
+        ("[1] * 10", "uses lists"),
+        ("N / 0", "divides by zero"),
+        ("N +", "is not a valid expression"),
+        ("1" * 501, "is longer than 500 characters"),
+        ("1e300 * 1e300 * N", "larger than"),
+    ],
+)
+def test_unsafe_or_wrong_expressions_are_refused(expression: str, message: str) -> None:
+    errors = errors_of(make_definition(capabilities=pattern(time_estimate_ms=expression)))
+    assert message in errors["capabilities[0].patterns[0].time_estimate_ms"]
+
+
+def test_hostile_expressions_are_refused_fast() -> None:
+    hostile = ["9**9**9", "__import__('os').system('id')", "().__class__.__bases__[0]"]
+    start = time.perf_counter()
+    for expression in hostile * 100:
+        with pytest.raises(expressions.ExpressionError):
+            expressions.evaluate(expression, {"N": 1})
+    assert time.perf_counter() - start < 1.0
+
+
+def test_expressions_evaluate_over_context_variables() -> None:
+    assert expressions.evaluate("2000 + 0.5 * N", {"N": 100}) == 2050.0
+    assert expressions.evaluate("max(1, log2(N)) if N > 1 else 0", {"N": 8}) == 3.0
+    assert expressions.evaluate("round(N / 3, 2)", {"N": 10}) == 3.33
+    assert expressions.evaluate(7, {}) == 7.0
+
+
+def test_negative_estimates_are_refused() -> None:
+    errors = errors_of(make_definition(capabilities=pattern(cost_estimate="1 - N")))
+    assert "is negative" in errors["capabilities[0].patterns[0].cost_estimate"]
+
+
+def test_unit_values_must_lie_between_zero_and_one() -> None:
+    errors = errors_of(make_definition(capabilities=pattern(complexity_score=1.5)))
+    assert errors == {"capabilities[0].patterns[0].complexity_score": "must be at most 1"}
+    prefs = pattern(preference_match={"speed": -0.1})
+    errors = errors_of(make_definition(capabilities=prefs))
+    assert errors == {"capabilities[0].patterns[0].preference_match.speed": "must be at least 0"}
+
+
+def test_examples_must_fit_the_input_schema() -> None:
+    errors = errors_of(make_definition(capabilities=pattern(examples=[{"input": {"x": 1}}])))
+    assert (
+        "does not fit the input schema" in errors["capabilities[0].patterns[0].examples[0].input"]
+    )
+
+
+def test_capability_names_are_unique_in_a_tool() -> None:
+    capabilities = make_definition()["capabilities"] * 2
+    errors = errors_of(make_definition(capabilities=capabilities))
+    assert errors["capabilities[1].name"] == "'disk_capacity_check' is used twice"
+
+
+def test_compiled_validators_are_cached_by_schema() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert compiled_validator(schema) is compiled_validator(dict(schema))
+
+
+def test_normalized_definitions_hash_the_same_whatever_the_key_order() -> None:
+    definition = make_definition()
+    reordered = dict(reversed(list(definition.items())))
+    assert content_hash(normalize(definition)) == content_hash(normalize(reordered))
+
+
+def test_suggested_version_follows_what_changed() -> None:
+    old = normalize(make_definition())
+    patch = normalize(make_definition(description="Shorter."))
+    assert suggest_version("1.2.3", old, patch) == "1.2.4"
+    minor = make_definition()
+    minor["input_schema"]["properties"]["mount"] = {"type": "string"}
+    assert suggest_version("1.2.3", old, normalize(minor)) == "1.3.0"
+    major = make_definition(input_schema={"type": "object", "properties": {}})
+    assert suggest_version("1.2.3", old, normalize(major)) == "2.0.0"

@@ -1,0 +1,57 @@
+"""Shared fixtures: a tenant with one user per role, and an outsider in another tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from catalog.models import Role, Tenant
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+@pytest.fixture
+def tenant(db: Any) -> Tenant:
+    return TenantFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_tenant(db: Any) -> Tenant:
+    return TenantFactory(slug="globex", name="Globex")
+
+
+def _member(tenant: Tenant, role: str) -> Any:
+    user = UserFactory(username=f"{role}-{tenant.slug}")
+    MembershipFactory(user=user, tenant=tenant, role=role)
+    return user
+
+
+@pytest.fixture
+def admin(tenant: Tenant) -> Any:
+    return _member(tenant, Role.ADMIN)
+
+
+@pytest.fixture
+def editor(tenant: Tenant) -> Any:
+    return _member(tenant, Role.EDITOR)
+
+
+@pytest.fixture
+def operator(tenant: Tenant) -> Any:
+    return _member(tenant, Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer(tenant: Tenant) -> Any:
+    return _member(tenant, Role.VIEWER)
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant) -> Any:
+    """An editor of another tenant."""
+    return _member(other_tenant, Role.EDITOR)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
