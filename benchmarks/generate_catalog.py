@@ -294,16 +294,13 @@ def _sample(rng: random.Random, items: tuple[Any, ...], low: int, high: int) -> 
 
 def _description(rng: random.Random, name: str, category: str, platform: str) -> str:
     verb, noun, _ = name.split("_")
-    return (
-        f"{verb.title()} {noun} on {platform} targets for {category} work. "
-        + rng.choice(
-            (
-                "Results come largest first.",
-                "Reads only; changes nothing.",
-                "Safe to run during business hours.",
-                "Needs an account with read access to the target.",
-                "Output is one row per item, with a summary count.",
-            )
+    return f"{verb.title()} {noun} on {platform} targets for {category} work. " + rng.choice(
+        (
+            "Results come largest first.",
+            "Reads only; changes nothing.",
+            "Safe to run during business hours.",
+            "Needs an account with read access to the target.",
+            "Output is one row per item, with a summary count.",
         )
     )
 
@@ -312,8 +309,10 @@ def _input(rng: random.Random, name: str, kind: str) -> tuple[str, dict[str, Any
     """An input's name, its JSON Schema, and a value that fits it (for examples)."""
     text = f"The {name.replace('_', ' ')}."
     if kind == "hostname":
-        return name, {"type": "string", "pattern": "^[a-z0-9.-]+$", "description": text}, (
-            f"srv{rng.randint(1, 99)}.example.org"
+        return (
+            name,
+            {"type": "string", "pattern": "^[a-z0-9.-]+$", "description": text},
+            (f"srv{rng.randint(1, 99)}.example.org"),
         )
     if kind == "path":
         schema = {"type": "string", "minLength": 1, "default": "/", "description": text}

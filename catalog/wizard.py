@@ -1,8 +1,8 @@
-"""The questions of ``manage.py new_tool``: one field of a definition at a time, each
-answer checked as it is given, with a starting template per platform.
+"""Asking for a definition on a terminal: the prompter, the readers that check each
+answer as it is given, and a starting template per platform (used by ``new_tool``).
 
-Checks reuse the definition schema and the shared validators, so an answer the wizard
-accepts is one ``validate_definition`` accepts, with the same messages.
+Checks reuse the definition schema and the shared validators, so an answer accepted
+here is one ``validate_definition`` accepts, with the same messages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import IO, Any, TypeVar
 from django.core.management.base import OutputWrapper
 
 from catalog import expressions
-from catalog.definitions import PREFERENCES, SEMVER
+from catalog.definitions import SEMVER
 from catalog.models import Platform, RuntimeKind
 from catalog.validation import (
     check_script,
@@ -98,16 +98,7 @@ class Prompter:
             self.say(f"  {hint}")
         for number, (value, label) in enumerate(options, start=1):
             self.say(f"    {number}. {value}" + (f" - {label}" if label else ""))
-        values = [value for value, _label in options]
-
-        def parse(text: str) -> str:
-            if text.isdigit() and 1 <= int(text) <= len(values):
-                return values[int(text) - 1]
-            if text in values:
-                return text
-            raise Invalid(f"choose 1-{len(values)} or one of: {', '.join(values)}")
-
-        return self.ask(question, parse, default=default)
+        return self.ask(question, one_of([value for value, _label in options]), default=default)
 
     def _read(self, prompt: str) -> str:
         self.stdout.write(prompt, ending="")
@@ -158,33 +149,50 @@ def split_list(text: str, separator: str) -> list[str]:
     return [item.strip() for item in text.split(separator) if item.strip()]
 
 
-def _schema_at(*path: str) -> dict[str, Any]:
-    node: dict[str, Any] = definition_validator().schema
-    for key in path:
-        node = node[key]
+def schema_of(path: str) -> dict[str, Any]:
+    """The definition schema's rule for a field: ``runtime.timeout_s``, ``tags.items``,
+    or a shared part by name (``pattern.policy.max_cost``, ``unit``)."""
+    root: dict[str, Any] = definition_validator().schema
+    first, *rest = path.split(".")
+    node = root["$defs"][first] if first in root["$defs"] else root["properties"][first]
+    for key in rest:
+        node = node["items"] if key == "items" else node["properties"][key]
     return node
 
 
-def schema_help(*path: str) -> str:
-    """The ``description`` the definition schema gives a field."""
-    return str(_schema_at(*path).get("description", ""))
+def schema_help(path: str) -> str:
+    """The ``description`` the definition schema gives a field, as help text."""
+    return str(schema_of(path).get("description", ""))
 
 
-def check_field(value: Any, *path: str) -> Any:
+def check_field(value: Any, path: str) -> Any:
     """``value`` if it fits the definition schema's rule for the field at ``path``."""
-    errors = schema_errors(value, compiled_validator(_schema_at(*path)))
+    errors = schema_errors(value, compiled_validator(schema_of(path)))
     if errors:
         raise Invalid("; ".join(error.message for error in errors))
     return value
 
 
-def field_parser(*path: str, optional: bool = False) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        if optional and text in ("", CLEAR):
-            return None
+def field_parser(path: str) -> Callable[[str], str]:
+    """A reader for a required text field checked by the schema."""
+
+    def parse(text: str) -> str:
         if not text:
             raise Invalid("an answer is required")
-        return check_field(text, *path)
+        return str(check_field(text, path))
+
+    return parse
+
+
+def one_of(values: Sequence[str]) -> Callable[[str], str]:
+    """A reader for one of ``values``, by name or by its number in the list."""
+
+    def parse(text: str) -> str:
+        if text.isdigit() and 1 <= int(text) <= len(values):
+            return values[int(text) - 1]
+        if text in values:
+            return text
+        raise Invalid(f"choose 1-{len(values)} or one of: {', '.join(values)}")
 
     return parse
 
@@ -198,7 +206,7 @@ def parse_version(text: str) -> str:
 def parse_tags(text: str) -> list[str]:
     tags = split_list(text, ",")
     for tag in tags:
-        if not re.match(_schema_at("properties", "tags", "items")["pattern"], tag):
+        if not re.match(schema_of("tags.items")["pattern"], tag):
             raise Invalid(
                 f"'{tag}' is not a valid tag: use lower-case letters, digits, '.', '_' and '-', "
                 "at most 40 characters"
@@ -210,7 +218,7 @@ def parse_tags(text: str) -> list[str]:
 
 
 def parse_unit(text: str) -> float:
-    return float(check_field(parse_number(text), "$defs", "unit"))
+    return float(check_field(parse_number(text), "unit"))
 
 
 def parse_value(text: str, kind: str) -> Any:
@@ -517,396 +525,3 @@ BLANK = Template(
     runtime={"kind": RuntimeKind.NONE, "timeout_s": 30},
     capability={},
 )
-
-
-# -- the interview -----------------------------------------------------------------------
-
-INTRO = (
-    "A new tool, one field at a time. Press Enter to keep the value in [brackets], "
-    f"type {CLEAR} to leave an optional field empty, and type quit (or press Ctrl-D) "
-    "to stop without saving."
-)
-
-
-class Interview:
-    """Builds one definition from a person's answers."""
-
-    def __init__(
-        self,
-        prompter: Prompter,
-        *,
-        name_taken: Callable[[str], bool],
-        platform: str | None = None,
-    ) -> None:
-        self.p = prompter
-        self.name_taken = name_taken
-        self.platform = platform
-        self.template = BLANK
-
-    def run(self) -> dict[str, Any]:
-        self.p.say(INTRO)
-        definition: dict[str, Any] = {
-            "name": self._name(),
-            "description": self.p.ask(
-                "Description",
-                field_parser("properties", "description"),
-                hint="What the tool does, in a sentence or two; agents choose tools by it.",
-            ),
-            "platform": self._platform(),
-        }
-        self._offer_template(definition["platform"])
-        definition["category"] = self.p.ask(
-            "Category",
-            field_parser("properties", "category"),
-            hint=schema_help("properties", "category"),
-            default=self.template.category,
-        )
-        tags = self.p.ask(
-            "Tags",
-            parse_tags,
-            hint="Words to find the tool by, separated by commas (e.g. storage, capacity).",
-            default=", ".join(self.template.tags),
-        )
-        definition["version"] = self.p.ask(
-            "Version",
-            parse_version,
-            hint=schema_help("properties", "version"),
-            default="1.0.0",
-        )
-        if tags:
-            definition["tags"] = tags
-        definition["input_schema"] = self._inputs()
-        definition.update(self._runtime())
-        capabilities = self._capabilities()
-        if capabilities:
-            definition["capabilities"] = capabilities
-        return definition
-
-    # -- who the tool is
-
-    def _name(self) -> str:
-        def parse(text: str) -> str:
-            name = field_parser("properties", "name")(text)
-            if self.name_taken(name):
-                raise Invalid(f"a tool called '{name}' already exists; choose another name")
-            return str(name)
-
-        return self.p.ask("Name", parse, hint=schema_help("properties", "name"))
-
-    def _platform(self) -> str:
-        if self.platform:
-            self.p.say(f"Platform: {self.platform}")
-            return self.platform
-        return self.p.choose(
-            "Platform",
-            [(value, f"template: {TEMPLATES[value].summary}") for value in Platform.values],
-            hint="Where the tool does its work. Each platform offers a template to start from.",
-        )
-
-    def _offer_template(self, platform: str) -> None:
-        template = TEMPLATES[platform]
-        if self.p.confirm(
-            f"Start from the {platform} template",
-            default=True,
-            hint=f"The template is {template.summary}; it fills in the answers from here on, "
-            "and you keep each one with Enter or type your own.",
-        ):
-            self.template = template
-
-    # -- inputs
-
-    def _inputs(self) -> dict[str, Any]:
-        self.p.say("Inputs: the arguments the tool takes, one at a time.")
-        schema = self.template.input_schema
-        required = set(schema.get("required") or [])
-        inputs: list[tuple[str, dict[str, Any], bool]] = []
-        for name, prop in (schema.get("properties") or {}).items():
-            entry = self._input(len(inputs) + 1, inputs, (name, prop, name in required))
-            if entry:
-                inputs.append(entry)
-        question = "Add an input"
-        while self.p.confirm(question, default=False):
-            entry = self._input(len(inputs) + 1, inputs, None)
-            if entry:
-                inputs.append(entry)
-            question = "Add another input"
-        result: dict[str, Any] = {
-            "type": "object",
-            "properties": {name: prop for name, prop, _required in inputs},
-        }
-        if any(is_required for _name, _prop, is_required in inputs):
-            result["required"] = [name for name, _prop, is_required in inputs if is_required]
-        result["additionalProperties"] = False
-        return result
-
-    def _input(
-        self,
-        number: int,
-        others: list[tuple[str, dict[str, Any], bool]],
-        current: tuple[str, dict[str, Any], bool] | None,
-    ) -> tuple[str, dict[str, Any], bool] | None:
-        """One input as (name, property schema, required), or None when dropped."""
-        taken = {name for name, _prop, _required in others}
-        old_name, old, old_required = current or ("", {}, False)
-
-        def parse_name(text: str) -> str | None:
-            if text == CLEAR and current:
-                return None
-            if not INPUT_NAME.match(text):
-                raise Invalid(
-                    f"'{text}' is not a valid input name: use letters, digits and '_', "
-                    "starting with a letter"
-                )
-            if text in taken:
-                raise Invalid(f"there is already an input called '{text}'")
-            return text
-
-        name = self.p.ask(
-            f"Input {number} name",
-            parse_name,
-            hint=f"A name like threshold_pct; type {CLEAR} to drop this input."
-            if current
-            else "A name like threshold_pct, as the script's main() receives it.",
-            default=old_name,
-        )
-        if name is None:
-            return None
-        kind = self.p.ask(
-            "Type",
-            lambda text: text if text in INPUT_TYPES else _bad_type(text),
-            hint="One of: " + ", ".join(INPUT_TYPES) + ".",
-            default=old.get("type", "string"),
-        )
-        description = self.p.ask(
-            "What it means",
-            lambda text: "" if text == CLEAR else text,
-            default=old.get("description", ""),
-        )
-        required = self.p.confirm("Required", default=old_required)
-        # Bounds such as minimum belong to the old type; a new type starts bare.
-        rules = {"type": kind}
-        if kind == old.get("type"):
-            rules |= {k: v for k, v in old.items() if k not in ("type", "description", "default")}
-
-        def parse_default(text: str) -> Any:
-            if text in ("", CLEAR):
-                return None
-            value = parse_value(text, kind)
-            for error in compiled_validator(rules).iter_errors(value):
-                raise Invalid(f"{text} does not fit the input: {error.message}")
-            return value
-
-        default = self.p.ask(
-            "Default",
-            parse_default,
-            hint="The value used when a call leaves it out (Enter for none).",
-            default=show_value(old["default"]) if "default" in old else None,
-        )
-        prop = {"type": kind, **({"description": description} if description else {})}
-        prop |= rules
-        if default is not None:
-            prop["default"] = default
-        return name, prop, required
-
-    # -- how it runs
-
-    def _runtime(self) -> dict[str, Any]:
-        template = self.template.runtime
-        kind = self.p.choose(
-            "Runtime",
-            RuntimeKind.choices,
-            hint="How the tool runs.",
-            default=template["kind"],
-        )
-        runtime: dict[str, Any] = {
-            "kind": kind,
-            "timeout_s": self.p.ask(
-                "Timeout in seconds",
-                lambda text: check_field(
-                    parse_number(text), "properties", "runtime", "properties", "timeout_s"
-                ),
-                hint="A run taking longer is stopped.",
-                default=show_number(template["timeout_s"]),
-            ),
-        }
-        fields: dict[str, Any] = {"runtime": runtime}
-        if kind == RuntimeKind.SCRIPT:
-            if self.p.confirm(
-                "Does the script need the network", default=template.get("network", False)
-            ):
-                runtime["network"] = True
-            fields["script"] = self.p.ask(
-                "Script",
-                script_parser(self.template.script or EMPTY_SCRIPT),
-                hint=schema_help("properties", "script")
-                + " Give a file's path, or Enter for the template's script.",
-                default="template",
-            )
-        elif kind == RuntimeKind.CALLABLE:
-            runtime["callable"] = self.p.ask(
-                "Callable name",
-                field_parser("properties", "runtime", "properties", "callable"),
-                hint=schema_help("properties", "runtime", "properties", "callable"),
-            )
-        return fields
-
-    # -- what it can do
-
-    def _capabilities(self) -> list[dict[str, Any]]:
-        self.p.say(
-            "Capabilities: what the tool can do, each with one or more patterns "
-            "(ways of doing it) that carry estimates, policy and preferences."
-        )
-        capabilities: list[dict[str, Any]] = []
-        if self.template.capability:
-            capability = self._capability(capabilities, self.template.capability)
-            if capability:
-                capabilities.append(capability)
-        question = "Add a capability"
-        while self.p.confirm(question, default=False):
-            capability = self._capability(capabilities, {})
-            if capability:
-                capabilities.append(capability)
-            question = "Add another capability"
-        return capabilities
-
-    def _capability(
-        self, others: list[dict[str, Any]], current: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        path = ("$defs", "capability", "properties")
-        name = self.p.ask(
-            f"Capability {len(others) + 1} name",
-            _unique_name(path, {c["name"] for c in others}, droppable=bool(current)),
-            hint="What it can do, as a name like disk_capacity_check"
-            + (f"; type {CLEAR} to drop it." if current else "."),
-            default=current.get("name"),
-        )
-        if name is None:
-            return None
-        capability = {
-            "name": name,
-            "description": self.p.ask(
-                "Description",
-                field_parser(*path, "description"),
-                default=current.get("description"),
-            ),
-            "patterns": [],
-        }
-        defaults = list(current.get("patterns") or [{}])
-        while True:
-            default = defaults.pop(0) if defaults else {}
-            capability["patterns"].append(self._pattern(capability["patterns"], default))
-            if not defaults and not self.p.confirm(f"Add another pattern to {name}", default=False):
-                return capability
-
-    def _pattern(self, others: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any]:
-        path = ("$defs", "pattern", "properties")
-        pattern: dict[str, Any] = {
-            "name": self.p.ask(
-                f"Pattern {len(others) + 1} name",
-                _unique_name(path, {p["name"] for p in others}, droppable=False),
-                hint="One way of using the capability, as a name like all_mounts.",
-                default=current.get("name"),
-            ),
-            "description": self.p.ask(
-                "Description",
-                field_parser(*path, "description"),
-                default=current.get("description"),
-            ),
-        }
-        use_cases = self.p.ask(
-            "Use cases",
-            lambda text: split_list(text, ";"),
-            hint="Questions or requests this pattern answers, separated by ';'.",
-            default="; ".join(current.get("typical_use_cases") or []),
-        )
-        variables = self.p.ask(
-            "Context variables",
-            parse_variables,
-            hint=schema_help(*path, "context_variables")
-            + " Write each as NAME=SAMPLE meaning, separated by ';' (e.g. N=10 mounts).",
-            default=show_variables(current.get("context_variables") or {}),
-        )
-        if use_cases:
-            pattern["typical_use_cases"] = use_cases
-        if variables:
-            pattern["context_variables"] = variables
-        samples = {name: float(spec["sample"]) for name, spec in variables.items()}
-        self.p.say(f"  Estimates: {schema_help('$defs', 'expression')}")
-        for key, question, unit in (
-            ("time_estimate_ms", "Time estimate in ms", " ms"),
-            ("cost_estimate", "Cost estimate", ""),
-        ):
-            expression = self.p.ask(
-                question, estimate_parser(samples), default=str(current.get(key, "") or "")
-            )
-            if expression:
-                pattern[key] = expression
-                value = expressions.evaluate(expression, samples)
-                where = ", ".join(f"{n}={show_number(v)}" for n, v in samples.items())
-                self.p.say(f"  = {show_number(value)}{unit}" + (f" for {where}" if where else ""))
-        pattern["complexity_score"] = self.p.ask(
-            "Complexity score",
-            parse_unit,
-            hint="How hard the pattern is to use, from 0 (trivial) to 1 (very).",
-            default=show_number(current.get("complexity_score", 0.5)),
-        )
-        pattern["policy"] = self._policy(current.get("policy") or {})
-        preferences = current.get("preference_match") or {}
-        self.p.say("  How well the pattern suits a caller who values each of these, from 0 to 1.")
-        pattern["preference_match"] = {
-            key: self.p.ask(
-                f"Preference: {key}", parse_unit, default=show_number(preferences.get(key, 0.5))
-            )
-            for key in PREFERENCES
-        }
-        return pattern
-
-    def _policy(self, current: dict[str, Any]) -> dict[str, Any]:
-        def parse_max_cost(text: str) -> float | None:
-            if text in ("", CLEAR):
-                return None
-            return check_field(
-                parse_number(text),
-                "$defs",
-                "pattern",
-                "properties",
-                "policy",
-                "properties",
-                "max_cost",
-            )
-
-        max_cost = current.get("max_cost")
-        return {
-            "max_cost": self.p.ask(
-                "Maximum cost",
-                parse_max_cost,
-                hint="Refuse a run whose cost estimate is higher (Enter for no limit).",
-                default=None if max_cost is None else show_number(max_cost),
-            ),
-            "requires_approval": self.p.confirm(
-                "Does a run need a person's approval",
-                default=current.get("requires_approval", False),
-            ),
-            "production_safe": self.p.confirm(
-                "Is it safe to run in production", default=current.get("production_safe", True)
-            ),
-        }
-
-
-def _bad_type(text: str) -> str:
-    raise Invalid(f"'{text}' is not a type; choose one of: {', '.join(INPUT_TYPES)}")
-
-
-def _unique_name(
-    path: tuple[str, ...], taken: set[str], *, droppable: bool
-) -> Callable[[str], str | None]:
-    def parse(text: str) -> str | None:
-        if droppable and text == CLEAR:
-            return None
-        name = field_parser(*path, "name")(text)
-        if name in taken:
-            raise Invalid(f"'{name}' is used twice")
-        return str(name)
-
-    return parse

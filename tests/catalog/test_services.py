@@ -257,7 +257,7 @@ def published_twice(tenant: Tenant, editor: Any) -> tuple[Tool, ToolVersion, Too
 
 
 def test_rollback_points_current_at_an_earlier_version(tenant: Tenant, editor: Any) -> None:
-    tool, first, second = published_twice(tenant, editor)
+    tool, first, _second = published_twice(tenant, editor)
     services.rollback_tool(tool, to_version=first, actor=editor, reason="bad output", ip="::1")
     tool.refresh_from_db()
     assert tool.current_version == first

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from catalog import services
 from catalog.models import Tenant
@@ -34,21 +35,22 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         read = read_path(options["path"])
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None and options["dry_run"]:
-            tenant = Tenant(slug=options["tenant"], name=options["tenant"])
-        elif tenant is None:
-            tenant = services.create_tenant(slug=options["tenant"])
-            self.stdout.write(f"Created tenant '{tenant.slug}'.")
         try:
-            report = services.import_definitions(
-                tenant,
-                read.sources,
-                actor=None,
-                reason=options["reason"],
-                dry_run=options["dry_run"],
-                problems=read.problems,
-            )
+            with transaction.atomic():
+                tenant = Tenant.objects.filter(slug=options["tenant"]).first()
+                if tenant is None:
+                    tenant = services.create_tenant(slug=options["tenant"])
+                    self.stdout.write(f"Tenant '{tenant.slug}' is new.")
+                report = services.import_definitions(
+                    tenant,
+                    read.sources,
+                    actor=None,
+                    reason=options["reason"],
+                    dry_run=options["dry_run"],
+                    problems=read.problems,
+                )
+                # A dry run leaves no trace, not even a new tenant.
+                transaction.set_rollback(options["dry_run"])
         except ImportFailed as exc:
             self._print_problems(exc.report)
             raise CommandError(str(exc)) from None

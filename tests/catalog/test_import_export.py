@@ -1,0 +1,268 @@
+"""Import is all-or-nothing and idempotent; export then import reproduces the catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from catalog import services
+from catalog.models import AuditLog, Tenant, Tool, ToolTag, ToolVersion
+from catalog.selectors import export_definitions
+from catalog.transfer import Source, dump_yaml, parse_text, read_path, write_tree
+from tests.factories import make_definition
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = Path(__file__).resolve().parents[2] / "catalog" / "sample_catalog"
+
+
+def tree(root: Path, definitions: list[dict[str, Any]]) -> Path:
+    write_tree(definitions, root)
+    return root
+
+
+def many(count: int) -> list[dict[str, Any]]:
+    return [make_definition(name=f"tool_{i:03d}", description=f"Tool {i}.") for i in range(count)]
+
+
+def run_import(tenant: Tenant, sources: list[Source], **kwargs: Any) -> services.ImportReport:
+    return services.import_definitions(tenant, sources, actor=None, **kwargs)
+
+
+def snapshot(tenant: Tenant) -> list[dict[str, Any]]:
+    """Everything export writes, for comparing two catalogs."""
+    return list(export_definitions(tenant))
+
+
+# -- reading files ------------------------------------------------------------------------
+
+
+def test_a_file_may_hold_one_tool_a_list_a_tools_key_or_documents() -> None:
+    one = make_definition(name="a")
+    assert len(parse_text(yaml.safe_dump(one), "a.yaml").sources) == 1
+    assert len(parse_text(yaml.safe_dump([one, one]), "b.yaml").sources) == 2
+    assert len(parse_text(yaml.safe_dump({"tools": [one] * 3}), "c.yaml").sources) == 3
+    assert len(parse_text(dump_yaml([one, one]), "d.yaml").sources) == 2
+    assert len(parse_text(json.dumps([one]), "e.json").sources) == 1
+
+
+def test_broken_yaml_is_reported_with_its_line() -> None:
+    result = parse_text("name: a\n  description: [unclosed\n", "bad.yaml")
+    (problem,) = result.problems
+    assert problem.file == "bad.yaml"
+    assert "is not valid YAML: line 2" in problem.message
+
+
+def test_broken_json_is_reported_with_its_line() -> None:
+    (problem,) = parse_text('{"name": "a",\n}', "bad.json").problems
+    assert problem.message.startswith("is not valid JSON: line 2")
+
+
+def test_yaml_dates_stay_text() -> None:
+    (source,) = parse_text("name: a\nmetadata: {released: 2024-05-01}\n", "a.yaml").sources
+    assert source.data["metadata"]["released"] == "2024-05-01"
+
+
+def test_non_utf8_files_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "latin.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    (problem,) = read_path(tmp_path).problems
+    assert problem.message.startswith("is not UTF-8 text")
+
+
+def test_a_tree_is_read_in_name_order(tmp_path: Path) -> None:
+    tree(tmp_path, many(3))
+    result = read_path(tmp_path)
+    assert [s.file for s in result.sources] == [
+        "linux/tool_000.yaml",
+        "linux/tool_001.yaml",
+        "linux/tool_002.yaml",
+    ]
+
+
+# -- importing ---------------------------------------------------------------------------
+
+
+def test_import_creates_published_tools_with_audit_entries(tenant: Tenant, tmp_path: Path) -> None:
+    report = run_import(tenant, read_path(tree(tmp_path, many(3))).sources)
+    assert report.summary() == "3 new, 0 changed, 0 unchanged, 0 problem(s)"
+    tool = Tool.objects.get(tenant=tenant, name="tool_001")
+    assert tool.current_version.version == "1.0.0"
+    assert tool.current_version.state == "published"
+    assert tool.head_version == tool.current_version
+    assert set(ToolTag.objects.filter(tool=tool).values_list("name", flat=True)) == {
+        "capacity",
+        "storage",
+    }
+    entry = AuditLog.objects.get(tool=tool)
+    assert (entry.action, entry.reason) == ("import", "import from linux/tool_001.yaml")
+
+
+def test_reimporting_the_same_content_changes_nothing(tenant: Tenant, tmp_path: Path) -> None:
+    sources = read_path(tree(tmp_path, many(5))).sources
+    run_import(tenant, sources)
+    audits, versions = AuditLog.objects.count(), ToolVersion.objects.count()
+    report = run_import(tenant, sources)
+    assert report.summary() == "0 new, 0 changed, 5 unchanged, 0 problem(s)"
+    assert (AuditLog.objects.count(), ToolVersion.objects.count()) == (audits, versions)
+
+
+def test_changed_content_becomes_a_new_version(tenant: Tenant) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    changed = make_definition(description="Now sorted by free space.")
+    del changed["version"]
+    report = run_import(tenant, [Source("a.yaml", None, changed)])
+    (item,) = report.items
+    assert (item.action, item.previous_version, item.version) == ("changed", "1.0.0", "1.0.1")
+    assert item.changes["description"][1] == "Now sorted by free space."
+    tool = Tool.objects.get(tenant=tenant)
+    assert tool.current_version.version == "1.0.1"
+    assert tool.current_version.parent.version == "1.0.0"
+    assert tool.description == "Now sorted by free space."
+
+
+def test_changed_content_under_an_existing_version_is_refused(tenant: Tenant) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    with pytest.raises(services.ImportFailed) as exc:
+        run_import(tenant, [Source("a.yaml", None, make_definition(description="Other."))])
+    (problem,) = exc.value.report.problems
+    assert (problem.file, problem.path) == ("a.yaml", "version")
+    assert "1.0.0 already exists with different content" in problem.message
+
+
+def test_tool_fields_change_without_a_new_version(tenant: Tenant) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    report = run_import(tenant, [Source("a.yaml", None, make_definition(status="deprecated"))])
+    assert report.items[0].changes == {"status": ["active", "deprecated"]}
+    assert ToolVersion.objects.count() == 1
+    assert Tool.objects.get().status == "deprecated"
+
+
+def test_a_bad_file_among_a_hundred_good_ones_changes_nothing(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    tree(tmp_path, many(100))
+    bad = make_definition(name="tool_bad", script="def main(:\n")
+    (tmp_path / "linux" / "tool_bad.yaml").write_text(dump_yaml([bad]))
+    read = read_path(tmp_path)
+    with pytest.raises(services.ImportFailed) as exc:
+        run_import(tenant, read.sources, problems=read.problems)
+    (problem,) = exc.value.report.problems
+    assert (problem.file, problem.path) == ("linux/tool_bad.yaml", "script")
+    assert problem.message.startswith("has a syntax error at line 1")
+    assert not Tool.objects.exists()
+    assert not AuditLog.objects.exists()
+
+
+def test_every_problem_is_reported_before_anything_changes(tenant: Tenant) -> None:
+    sources = [
+        Source("a.yaml", None, make_definition(name="Bad Name")),
+        Source("b.yaml", None, make_definition(name="ok_one")),
+        Source("c.yaml", 1, make_definition(name="ok_one")),
+        Source("d.yaml", None, make_definition(name="expr", capabilities=[])),
+    ]
+    sources[3].data["input_schema"] = {"type": "array"}
+    with pytest.raises(services.ImportFailed) as exc:
+        run_import(tenant, sources)
+    assert [(p.file, p.path) for p in exc.value.report.problems] == [
+        ("a.yaml", "name"),
+        ("c.yaml#2", "name"),
+        ("d.yaml", "input_schema.type"),
+    ]
+    assert "also defined in b.yaml" in exc.value.report.problems[1].message
+    assert not Tool.objects.exists()
+
+
+def test_a_dry_run_reports_and_writes_nothing(tenant: Tenant) -> None:
+    report = run_import(tenant, [Source("a.yaml", None, make_definition())], dry_run=True)
+    assert report.summary() == "1 new, 0 changed, 0 unchanged, 0 problem(s)"
+    assert not Tool.objects.exists()
+
+
+def test_import_does_not_touch_other_tenants(tenant: Tenant, other_tenant: Tenant) -> None:
+    run_import(other_tenant, [Source("a.yaml", None, make_definition())])
+    report = run_import(tenant, [Source("a.yaml", None, make_definition())])
+    assert report.items[0].action == "new"
+    assert Tool.objects.filter(name="disk_usage").count() == 2
+
+
+def test_viewers_cannot_import(tenant: Tenant, viewer: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.import_definitions(tenant, [], actor=viewer)
+
+
+# -- export and the round trip -----------------------------------------------------------
+
+
+def test_export_then_import_into_an_empty_tenant_reproduces_the_catalog(
+    tenant: Tenant, other_tenant: Tenant, tmp_path: Path
+) -> None:
+    read = read_path(SAMPLE)
+    run_import(tenant, read.sources, problems=read.problems)
+    first = Tool.objects.get(tenant=tenant, name=read.sources[0].data["name"])
+    services.disable_tool(first, actor=None)
+    services.archive_tool(
+        Tool.objects.get(tenant=tenant, name=read.sources[1].data["name"]), actor=None
+    )
+    write_tree(export_definitions(tenant), tmp_path / "export")
+
+    report = run_import(other_tenant, read_path(tmp_path / "export").sources)
+
+    assert report.count("new") == len(read.sources)
+    assert snapshot(other_tenant) == snapshot(tenant)
+    assert not Tool.objects.get(tenant=other_tenant, name=first.name).enabled
+    assert Tool.objects.for_tenant(other_tenant).live().count() == len(read.sources) - 1
+
+
+def test_export_writes_readable_yaml_with_block_scripts(tenant: Tenant, tmp_path: Path) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    write_tree(export_definitions(tenant), tmp_path)
+    text = (tmp_path / "linux" / "disk_usage.yaml").read_text()
+    assert text.startswith("name: disk_usage\nversion: 1.0.0\n")
+    assert "script: |\n  def main(threshold_pct: int = 80) -> dict:" in text
+
+
+# -- the commands ------------------------------------------------------------------------
+
+
+def test_import_command_creates_the_tenant_and_reports(tmp_path: Path, capsys: Any) -> None:
+    tree(tmp_path, many(2))
+    call_command("import_tools", str(tmp_path), "--tenant", "newco")
+    assert Tool.objects.filter(tenant__slug="newco").count() == 2
+    assert "Imported: 2 new, 0 changed, 0 unchanged, 0 problem(s)." in capsys.readouterr().out
+
+
+def test_import_command_dry_run_changes_nothing(tmp_path: Path, capsys: Any) -> None:
+    tree(tmp_path, many(2))
+    call_command("import_tools", str(tmp_path), "--dry-run", "--tenant", "newco")
+    assert not Tenant.objects.filter(slug="newco").exists()
+    assert "Dry run: would import: 2 new" in capsys.readouterr().out
+
+
+def test_import_command_fails_with_every_problem(
+    tenant: Tenant, tmp_path: Path, capsys: Any
+) -> None:
+    tree(tmp_path, many(2))
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    with pytest.raises(CommandError, match="nothing changed"):
+        call_command("import_tools", str(tmp_path), "--tenant", "acme")
+    assert "broken.yaml: is not valid YAML" in capsys.readouterr().err
+    assert not Tool.objects.exists()
+
+
+def test_export_command_writes_the_tree(tenant: Tenant, tmp_path: Path) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    call_command("export_tools", str(tmp_path / "out"), "--tenant", "acme", "--format", "json")
+    data = json.loads((tmp_path / "out" / "linux" / "disk_usage.json").read_text())
+    assert data["name"] == "disk_usage"
+
+
+def test_export_command_refuses_an_unknown_tenant(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="No tenant called 'nope'"):
+        call_command("export_tools", str(tmp_path), "--tenant", "nope")
