@@ -11,6 +11,7 @@ optional input than the last.
 from __future__ import annotations
 
 import argparse
+import copy
 import random
 import sys
 from pathlib import Path
@@ -356,7 +357,7 @@ def _input(rng: random.Random, name: str, kind: str) -> tuple[str, dict[str, Any
 def _defaults(rng: random.Random, inputs: list[tuple[str, dict[str, Any], Any]]) -> dict[str, Any]:
     defaults: dict[str, Any] = {"freshness": rng.choice(("live", "cached"))}
     name, _schema, sample = rng.choice(inputs)
-    defaults[name] = sample
+    defaults[name] = copy.deepcopy(sample)
     return defaults
 
 
@@ -437,6 +438,8 @@ def _pattern(
         examples[0]["output"] = {"result": [], "count": 0}
         minimal = {key: samples[key] for key in required}
         examples.append({"description": "only what is required", "input": minimal})
+    # Copies, so that no two parts of a definition share an object (YAML would alias them).
+    examples = copy.deepcopy(examples)
     return {
         "name": name,
         "description": f"{name.replace('_', ' ').capitalize()} pass over the targets.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,7 +16,12 @@ from catalog import expressions, services
 from catalog.definitions import PREFERENCES
 from catalog.models import Platform, RuntimeKind, Tenant, Tool
 from catalog.transfer import dump_yaml
-from catalog.validation import DefinitionInvalid, FieldError, validate_definition
+from catalog.validation import (
+    DefinitionInvalid,
+    FieldError,
+    compiled_validator,
+    validate_definition,
+)
 from catalog.wizard import (
     BLANK,
     CLEAR,
@@ -84,7 +89,7 @@ class Command(BaseCommand):
         )
 
     def execute(self, *args: Any, **options: Any) -> str | None:
-        self.stdin = options.get("stdin", sys.stdin)
+        self.stdin: IO[str] = options.get("stdin") or sys.stdin
         return super().execute(*args, **options)
 
     def handle(
@@ -158,7 +163,7 @@ class Command(BaseCommand):
         version = tool.head_version.version if tool.head_version else ""
         self.stdout.write(self.style.SUCCESS(f"{tool.name} {version} {state} in tenant {slug}."))
 
-    def _fail(self, errors: list[FieldError]) -> None:
+    def _fail(self, errors: list[FieldError]) -> NoReturn:
         for error in errors:
             self.stdout.write(self.style.ERROR(f"  {error}"))
         raise CommandError(f"The definition has {len(errors)} problem(s): nothing was saved.")
@@ -328,7 +333,7 @@ class Interview:
             if text in ("", CLEAR):
                 return None
             value = parse_value(text, kind)
-            for error in services.compiled_validator(rules).iter_errors(value):
+            for error in compiled_validator(rules).iter_errors(value):
                 raise Invalid(f"'{text}' does not fit: {error.message}")
             return value
 
@@ -411,7 +416,9 @@ class Interview:
         if name is None:
             return None
         description = self.prompter.ask(
-            "Description", field_parser("capability.description"), default=current.get("description")
+            "Description",
+            field_parser("capability.description"),
+            default=current.get("description"),
         )
         patterns: list[dict[str, Any]] = []
         for default in current.get("patterns") or [{}]:
@@ -430,7 +437,9 @@ class Interview:
                 default=current.get("name"),
             ),
             "description": ask(
-                "Description", field_parser("pattern.description"), default=current.get("description")
+                "Description",
+                field_parser("pattern.description"),
+                default=current.get("description"),
             ),
         }
         use_cases = ask(
@@ -461,7 +470,9 @@ class Interview:
         preferences = current.get("preference_match") or {}
         self.prompter.say("  How well the pattern suits a caller who values each, from 0 to 1.")
         pattern["preference_match"] = {
-            key: ask(f"Preference: {key}", parse_unit, default=show_number(preferences.get(key, 0.5)))
+            key: ask(
+                f"Preference: {key}", parse_unit, default=show_number(preferences.get(key, 0.5))
+            )
             for key in PREFERENCES
         }
         return pattern

@@ -1,0 +1,78 @@
+"""Settings read from the environment: embedded by default, strict in production."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
+            "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+            "ALLOWED_HOSTS": "quiver.example.org",
+            "QUIVER_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    result = manage(
+        "check",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite3", "QUIVER_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DATABASE_URL is set" in result.stderr
+
+
+def test_embedded_mode_keeps_a_generated_secret_key_in_var(tmp_path: Path) -> None:
+    code = "from django.conf import settings; print(settings.SECRET_KEY, settings.DEBUG)"
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    run = lambda: manage("shell", "-v", "0", "-c", code, env=env).stdout.split()  # noqa: E731
+    first, second = run(), run()
+    assert first == second
+    assert first[1] == "True"
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert len(first[0]) >= 50
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3", reason="SQLite only"
+)
+def test_sqlite_runs_in_wal_mode(db: object) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
+    # The test database lives in memory, where SQLite reports "memory" instead.
+    assert mode in ("wal", "memory")
+    assert "journal_mode=WAL" in settings.DATABASES["default"]["OPTIONS"]["init_command"]
