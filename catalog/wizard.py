@@ -191,7 +191,8 @@ def one_of(values: Sequence[str]) -> Callable[[str], str]:
         if text.isdigit() and 1 <= int(text) <= len(values):
             return values[int(text) - 1]
         if text in values:
-            return text
+            # The plain string from the list, not an equal enum member given as default.
+            return values[values.index(text)]
         raise Invalid(f"choose 1-{len(values)} or one of: {', '.join(values)}")
 
     return parse

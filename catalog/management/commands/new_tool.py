@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_slug
 from django.db import transaction
 
 from catalog import expressions, services
@@ -104,6 +106,12 @@ class Command(BaseCommand):
         if output and publish:
             raise CommandError("--publish saves in a tenant; it cannot be used with --output.")
         slug = tenant or settings.QUIVER_DEFAULT_TENANT
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            raise CommandError(
+                f"'{slug}' is not a tenant slug: use letters, digits, '_' and '-'."
+            ) from None
         # With --output and no --tenant the file may go anywhere: no name is taken.
         existing = Tenant.objects.filter(slug=slug).first() if tenant or not output else None
         prompter = Prompter(self.stdin, self.stdout)
@@ -259,7 +267,7 @@ class Interview:
     # -- inputs
 
     def _inputs(self) -> dict[str, Any]:
-        self.prompter.say("Inputs: the arguments the tool takes, one at a time.")
+        self.prompter.say("\nInputs: the arguments the tool takes, one at a time.")
         schema = self.template.input_schema
         required = set(schema.get("required") or [])
         inputs: list[Input] = []
@@ -340,7 +348,7 @@ class Interview:
         default = ask(
             "Default",
             parse_default,
-            hint=f"The value used when a call leaves it out, as a {kind} (Enter for none).",
+            hint=f"The value used when a call leaves it out, of type {kind} (Enter for none).",
             default=show_value(old["default"]) if "default" in old else None,
         )
         prop = {"type": kind, **({"description": description} if description else {}), **rules}
@@ -352,6 +360,7 @@ class Interview:
 
     def _runtime(self) -> dict[str, Any]:
         template = self.template.runtime
+        self.prompter.say()
         kind = self.prompter.choose(
             "Runtime", RuntimeKind.choices, hint="How the tool runs.", default=template["kind"]
         )
@@ -386,7 +395,7 @@ class Interview:
 
     def _capabilities(self) -> list[dict[str, Any]]:
         self.prompter.say(
-            "Capabilities: what the tool can do, each with one or more patterns "
+            "\nCapabilities: what the tool can do, each with one or more patterns "
             "(ways of doing it) that carry estimates, policy and preferences."
         )
         capabilities: list[dict[str, Any]] = []
@@ -429,6 +438,7 @@ class Interview:
 
     def _pattern(self, others: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any]:
         ask = self.prompter.ask
+        self.prompter.say()
         pattern: dict[str, Any] = {
             "name": ask(
                 f"Pattern {len(others) + 1} name",

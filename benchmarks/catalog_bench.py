@@ -1,0 +1,452 @@
+"""Time the catalog's hot paths on fresh SQLite and PostgreSQL databases, against targets.
+
+    .venv/bin/python benchmarks/catalog_bench.py [--tools 10000] [--db sqlite|postgres|both]
+
+Each database is measured by a child process of this script with its own environment: a
+temporary ``QUIVER_VAR_DIR`` (SQLite file, cache, secret key) and, for PostgreSQL, the
+database ``quiver_bench`` dropped and recreated. What each figure means is in
+``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from generate_catalog import CATEGORIES, TAGS, generate, version_number
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+BENCH_DATABASE = "quiver_bench"
+DATABASES = ("sqlite", "postgres")
+
+LOOKUPS = 2000  # random names per lookup figure
+LIST_SAMPLES_PER_KIND = 100  # random filters and pages per kind of list
+VALIDATIONS = 1000  # definitions validated one by one
+PAGE_SIZE = 50
+
+# The issue's targets, for 10,000 tools on PostgreSQL.
+TARGET_TOOLS = 10_000
+IMPORT_TARGET_S = 30.0
+LOOKUP_TARGET_MS = 2.0
+LIST_TARGET_MS = 20.0
+
+LIST_KINDS = ("enabled", "platform", "platform+tag", "platform+category")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.child:
+        return _run_child(args)
+    databases = DATABASES if args.db == "both" else (args.db,)
+    print(f"Quiver catalog benchmark: {args.tools:,} tools x 3 versions, seed {args.seed}")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="quiver-bench-") as scratch:
+        tree = Path(scratch) / "tree"
+        _write_tree(tree, args.tools, args.seed)
+        for db in databases:
+            results[db] = _run_database(db, args, Path(scratch), tree)
+    print()
+    _print_report(results, args.tools)
+    return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tools", type=int, default=TARGET_TOOLS, help="catalog size")
+    parser.add_argument("--db", choices=(*DATABASES, "both"), default="both")
+    parser.add_argument("--seed", type=int, default=0)
+    # Used by the parent to start a child for one database.
+    parser.add_argument("--child", choices=DATABASES, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--results", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# -- the parent: one child process per database ------------------------------------------
+
+
+def _write_tree(tree: Path, n_tools: int, seed: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from catalog.transfer import write_tree
+
+    start = perf_counter()
+    write_tree(generate(n_tools, seed, 0), tree)
+    print(f"Wrote the 1.0.0 catalog as YAML files in {perf_counter() - start:.1f} s (not timed)")
+
+
+def _run_database(db: str, args: argparse.Namespace, scratch: Path, tree: Path) -> dict[str, Any]:
+    var_dir = scratch / db
+    var_dir.mkdir()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG")
+    }
+    # DEBUG off on both databases: with it on, Django keeps every query it runs.
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", QUIVER_VAR_DIR=str(var_dir), DEBUG="false")
+    if db == "postgres":
+        _recreate_postgres_database()
+        env.update(
+            DATABASE_URL=f"{POSTGRES_SERVER}/{BENCH_DATABASE}",
+            SECRET_KEY="benchmark-only-not-secret",
+            SECURE_SSL_REDIRECT="false",
+        )
+    results_file = var_dir / "results.json"
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        f"--child={db}",
+        f"--tools={args.tools}",
+        f"--seed={args.seed}",
+        f"--tree={tree}",
+        f"--results={results_file}",
+    ]
+    print(f"\n[{db}] starting a child process with a fresh database", flush=True)
+    subprocess.run(command, env=env, cwd=ROOT, check=True)
+    return json.loads(results_file.read_text())
+
+
+def _recreate_postgres_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
+        name = sql.Identifier(BENCH_DATABASE)
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+# -- the child: one database, every figure -------------------------------------------------
+
+
+def _run_child(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from catalog.services.tenants import create_tenant
+
+    call_command("migrate", verbosity=0)
+    say = _say(args.child)
+    say(f"migrated a fresh {connection.vendor} database ({_server_version()})")
+    tenant = create_tenant(slug="bench", name="Benchmark")
+    rng = random.Random(args.seed)
+    results: dict[str, Any] = {"db": args.child, "server": _server_version()}
+    results["imports"], names, sample = _measure_imports(tenant, args, say)
+    results["rows"] = _count_rows(tenant, args.tools)
+    say("rows: " + ", ".join(f"{count:,} {table}" for table, count in results["rows"].items()))
+    results["lookups"] = _measure_lookups(tenant, names, rng, say)
+    results["lists"] = _measure_lists(tenant, rng, say)
+    results["validate"] = _measure_validation(sample, say)
+    args.results.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _say(db: str) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        print(f"[{db}] {message}", flush=True)
+
+    return say
+
+
+def _server_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("select sqlite_version()")
+            return f"SQLite {cursor.fetchone()[0]}"
+        cursor.execute("show server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
+
+
+@contextmanager
+def _counting_queries() -> Iterator[list[int]]:
+    """Count the queries run inside the block: ``count[0]`` afterwards."""
+    from django.db import connection
+
+    count = [0]
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield count
+
+
+def _measure_imports(
+    tenant: Any, args: argparse.Namespace, say: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """Read the tree, import 1.0.0, 1.1.0 and 1.2.0, then 1.2.0 again (no changes)."""
+    from catalog.services.importing import import_definitions
+    from catalog.transfer import Source, read_path
+
+    start = perf_counter()
+    read = read_path(args.tree)
+    read_s = perf_counter() - start
+    if read.problems or len(read.sources) != args.tools:
+        raise SystemExit(f"reading the tree went wrong: {read.problems[:5]}")
+    say(f"read {len(read.sources):,} YAML files (read_path) in {read_s:.2f} s")
+    passes: list[dict[str, Any]] = [{"label": "read", "seconds": read_s, "queries": 0}]
+    sources = read.sources
+    del read
+    steps = ((0, "new", ""), (1, "changed", ""), (2, "changed", ""), (2, "unchanged", " again"))
+    for step, (version_index, action, again) in enumerate(steps):
+        if step in (1, 2):
+            sources = [
+                Source(f"{d['platform']}/{d['name']}.yaml", None, d)
+                for d in generate(args.tools, args.seed, version_index)
+            ]
+        with _counting_queries() as queries:
+            start = perf_counter()
+            report = import_definitions(tenant, sources, actor=None, reason="benchmark")
+            seconds = perf_counter() - start
+        label = version_number(version_index) + again
+        if report.count(action) != args.tools:
+            raise SystemExit(f"import of {label}: {report.summary()}")
+        passes.append({"label": label, "seconds": seconds, "queries": queries[0]})
+        say(f"import {label}: {seconds:.2f} s, {queries[0]:,} queries ({report.summary()})")
+    names = [source.data["name"] for source in sources]
+    sample = random.Random(args.seed).sample(
+        [source.data for source in sources], min(VALIDATIONS, len(sources))
+    )
+    return passes, names, sample
+
+
+def _count_rows(tenant: Any, n_tools: int) -> dict[str, int]:
+    from catalog.models import AuditLog, Capability, Pattern, Tool, ToolTag, ToolVersion
+
+    tools = Tool.objects.for_tenant(tenant)
+    versions = ToolVersion.objects.filter(tool__tenant=tenant)
+    rows = {
+        "tools": tools.count(),
+        "versions": versions.count(),
+        "capabilities": Capability.objects.filter(version__tool__tenant=tenant).count(),
+        "patterns": Pattern.objects.filter(capability__version__tool__tenant=tenant).count(),
+        "tags": ToolTag.objects.filter(tenant=tenant).count(),
+        "audit entries": AuditLog.objects.for_tenant(tenant).count(),
+    }
+    at_last = tools.filter(current_version__version=version_number(2)).count()
+    if rows["tools"] != n_tools or rows["versions"] != 3 * n_tools or at_last != n_tools:
+        raise SystemExit(f"the catalog is not as imported: {rows}, {at_last} at 1.2.0")
+    return rows
+
+
+def _timed(calls: list[Callable[[], Any]], warmup: int = 20) -> list[float]:
+    """Milliseconds of each call, after a few untimed ones."""
+    for call in calls[:warmup]:
+        call()
+    timings = []
+    for call in calls:
+        start = perf_counter()
+        call()
+        timings.append((perf_counter() - start) * 1000)
+    return timings
+
+
+def _percentiles(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    return {"n": len(ordered), "p50": rank(50), "p95": rank(95), "p99": rank(99)}
+
+
+def _measure_lookups(
+    tenant: Any, names: list[str], rng: random.Random, say: Callable[[str], None]
+) -> dict[str, dict[str, float]]:
+    from catalog.selectors import current_version_by_name, tool_by_name
+
+    figures = {}
+    for label, selector in (
+        ("current_version_by_name", current_version_by_name),
+        ("tool_by_name", tool_by_name),
+    ):
+        chosen = rng.choices(names, k=LOOKUPS)
+        calls = [lambda n=name, s=selector: s(tenant, n) for name in chosen]
+        figures[label] = _percentiles(_timed(calls))
+        say(_format_percentiles(label, figures[label]))
+    return figures
+
+
+def _measure_lists(
+    tenant: Any, rng: random.Random, say: Callable[[str], None]
+) -> dict[str, dict[str, float]]:
+    from django.core.paginator import Paginator
+
+    from catalog.models import Platform, Tool
+
+    def queryset(filters: dict[str, str]) -> Any:
+        return Tool.objects.for_tenant(tenant).live().filter(enabled=True, **filters)
+
+    def page_of(filters: dict[str, str], number: int) -> Callable[[], Any]:
+        def call() -> Any:
+            paginator = Paginator(queryset(filters).order_by("name"), PAGE_SIZE)
+            page = paginator.page(number)
+            return list(page.object_list), paginator.count
+
+        return call
+
+    counts: dict[tuple[tuple[str, str], ...], int] = {}
+    calls_by_kind: dict[str, list[Callable[[], Any]]] = {}
+    for kind in LIST_KINDS:
+        calls_by_kind[kind] = []
+        for _ in range(LIST_SAMPLES_PER_KIND):
+            filters: dict[str, str] = {}
+            if kind != "enabled":
+                filters["platform"] = rng.choice(Platform.values)
+            if kind == "platform+tag":
+                filters["tag_rows__name"] = rng.choice(TAGS)
+            if kind == "platform+category":
+                filters["category"] = rng.choice(CATEGORIES)
+            key = tuple(sorted(filters.items()))
+            if key not in counts:  # untimed: to pick a page that exists
+                counts[key] = queryset(filters).count()
+            pages = max(1, math.ceil(counts[key] / PAGE_SIZE))
+            calls_by_kind[kind].append(page_of(filters, rng.randint(1, pages)))
+    figures = {}
+    everything: list[float] = []
+    for kind, calls in calls_by_kind.items():
+        timings = _timed(calls)
+        everything += timings
+        figures[kind] = _percentiles(timings)
+        say(_format_percentiles(f"list {kind}", figures[kind]))
+    figures["all"] = _percentiles(everything)
+    say(_format_percentiles("list (all kinds)", figures["all"]))
+    return figures
+
+
+def _measure_validation(
+    sample: list[dict[str, Any]], say: Callable[[str], None]
+) -> dict[str, float]:
+    from catalog.validation import validate_definition
+
+    def check(definition: dict[str, Any]) -> None:
+        if validate_definition(definition):
+            raise SystemExit(f"{definition['name']} is not valid")
+
+    figures = _percentiles(_timed([lambda d=d: check(d) for d in sample], warmup=0))
+    say(_format_percentiles("validate_definition", figures))
+    return figures
+
+
+def _format_percentiles(label: str, figures: dict[str, float]) -> str:
+    return (
+        f"{label}: p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms, "
+        f"p99 {figures['p99']:.2f} ms over {figures['n']:,}"
+    )
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def _print_report(results: dict[str, dict[str, Any]], n_tools: int) -> None:
+    databases = list(results)
+    width = 46
+
+    def row(label: str, values: list[str]) -> None:
+        print(f"{label:<{width}}" + "".join(f"{value:>26}" for value in values))
+
+    row(f"Figures ({n_tools:,} tools)", databases)
+    row("", [results[db]["server"] for db in databases])
+    labels = {
+        "read": f"read {n_tools:,} YAML files (read_path)",
+        "1.0.0": f"import {n_tools:,} tools (1.0.0, all new)",
+        "1.1.0": "import pass 2 (1.1.0, all changed)",
+        "1.2.0": "import pass 3 (1.2.0, all changed)",
+        "1.2.0 again": "re-import 1.2.0 (no changes)",
+    }
+    for index, key in enumerate(labels):
+        cells = []
+        for db in databases:
+            one = results[db]["imports"][index]
+            queries = f" ({one['queries']:,} q)" if one["queries"] else ""
+            cells.append(f"{one['seconds']:.2f} s{queries}")
+        row(labels[key], cells)
+    for key in ("current_version_by_name", "tool_by_name"):
+        row(
+            f"{key} p50/p95/p99",
+            [_three(results[db]["lookups"][key]) for db in databases],
+        )
+    row(
+        f"list {PAGE_SIZE} of {n_tools:,} p50/p95/p99",
+        [_three(results[db]["lists"]["all"]) for db in databases],
+    )
+    for kind in LIST_KINDS:
+        row(f"  {kind}", [_three(results[db]["lists"][kind]) for db in databases])
+    row("validate_definition p50/p95/p99", [_three(results[db]["validate"]) for db in databases])
+    rows = results[databases[0]]["rows"]
+    print("rows: " + ", ".join(f"{count:,} {table}" for table, count in rows.items()))
+
+    scale = n_tools / TARGET_TOOLS
+    import_target = IMPORT_TARGET_S * scale
+    print()
+    print("Against the targets (the issue sets them for PostgreSQL; SQLite for comparison)")
+    if n_tools != TARGET_TOOLS:
+        print(f"  (import target scaled from {IMPORT_TARGET_S:g} s for {TARGET_TOOLS:,} tools)")
+    for db in databases:
+        figures = results[db]
+        print(
+            f"  {db:<9}"
+            + _against(
+                f"import {n_tools:,} tools",
+                figures["imports"][1]["seconds"],
+                import_target,
+                "s",
+            )
+        )
+        print(
+            f"  {db:<9}"
+            + _against(
+                f"import {n_tools:,} tools incl. reading YAML",
+                figures["imports"][0]["seconds"] + figures["imports"][1]["seconds"],
+                import_target,
+                "s",
+            )
+        )
+        print(
+            f"  {db:<9}"
+            + _against(
+                "current_version_by_name p50",
+                figures["lookups"]["current_version_by_name"]["p50"],
+                LOOKUP_TARGET_MS,
+                "ms",
+            )
+        )
+        print(
+            f"  {db:<9}"
+            + _against("list p95", figures["lists"]["all"]["p95"], LIST_TARGET_MS, "ms")
+        )
+
+
+def _three(figures: dict[str, float]) -> str:
+    return f"{figures['p50']:.2f} / {figures['p95']:.2f} / {figures['p99']:.2f} ms"
+
+
+def _against(label: str, value: float, target: float, unit: str) -> str:
+    if value <= target:
+        verdict = f"{target / value:.1f}x headroom"
+    else:
+        verdict = f"{value / target:.1f}x over, MISSED"
+    return f"{label} {value:.2f} {unit} (target {target:g} {unit}: {verdict})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
