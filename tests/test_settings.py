@@ -14,8 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # Start from the bare environment: the suite itself may run with production settings.
+    read_by_settings = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CACHE_URL")
     clean = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")
+        k: v
+        for k, v in os.environ.items()
+        if k not in read_by_settings and not k.startswith("SECURE_")
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -252,9 +252,10 @@ def test_wizard_accepts_the_platform_template_with_enter(tenant: Tenant, platfor
 
 
 def test_wizard_creates_the_default_tenant(answers: list[str]) -> None:
-    run(answers)
+    output = run(answers)
 
     tenant = Tenant.objects.get(slug=settings.QUIVER_DEFAULT_TENANT)
+    assert f"Created tenant {tenant.slug}." in output
     assert saved(tenant).version == "1.2.0"
 
 

@@ -155,9 +155,9 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 tenant = Tenant.objects.filter(slug=slug).first()
+                created = tenant is None
                 if tenant is None:
                     tenant = services.create_tenant(slug=slug)
-                    self.stdout.write(f"Created tenant {slug}.")
                 tool = services.create_tool(
                     tenant,
                     definition=definition,
@@ -167,6 +167,8 @@ class Command(BaseCommand):
                 )
         except DefinitionInvalid as exc:
             self._fail(exc.errors)
+        if created:
+            self.stdout.write(f"Created tenant {slug}.")
         state = "published" if publish else "saved as a draft"
         version = tool.head_version.version if tool.head_version else ""
         self.stdout.write(self.style.SUCCESS(f"{tool.name} {version} {state} in tenant {slug}."))
