@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -147,12 +148,14 @@ def _run_child(args: argparse.Namespace) -> int:
     tenant = create_tenant(slug="bench", name="Benchmark")
     rng = random.Random(args.seed)
     results: dict[str, Any] = {"db": args.child, "server": _server_version()}
+    results["load"] = [os.getloadavg()[0]]
     results["imports"], names, sample = _measure_imports(tenant, args, say)
     results["rows"] = _count_rows(tenant, args.tools)
     say("rows: " + ", ".join(f"{count:,} {table}" for table, count in results["rows"].items()))
     results["lookups"] = _measure_lookups(tenant, names, rng, say)
     results["lists"] = _measure_lists(tenant, rng, say)
     results["validate"] = _measure_validation(sample, say)
+    results["load"].append(os.getloadavg()[0])
     args.results.write_text(json.dumps(results, indent=2))
     return 0
 
@@ -172,7 +175,7 @@ def _server_version() -> str:
             cursor.execute("select sqlite_version()")
             return f"SQLite {cursor.fetchone()[0]}"
         cursor.execute("show server_version")
-        return f"PostgreSQL {cursor.fetchone()[0]}"
+        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
 
 
 @contextmanager
@@ -272,16 +275,24 @@ def _percentiles(timings: list[float]) -> dict[str, float]:
 def _measure_lookups(
     tenant: Any, names: list[str], rng: random.Random, say: Callable[[str], None]
 ) -> dict[str, dict[str, float]]:
+    from django.db import connection
+
     from catalog.selectors import current_version_by_name, tool_by_name
 
+    def round_trip(_name: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+            cursor.fetchone()
+
+    lookups: dict[str, Callable[[str], Any]] = {
+        "round trip (select 1)": round_trip,
+        "current_version_by_name": partial(current_version_by_name, tenant),
+        "tool_by_name": partial(tool_by_name, tenant),
+    }
     figures = {}
-    for label, selector in (
-        ("current_version_by_name", current_version_by_name),
-        ("tool_by_name", tool_by_name),
-    ):
+    for label, lookup in lookups.items():
         chosen = rng.choices(names, k=LOOKUPS)
-        calls = [lambda n=name, s=selector: s(tenant, n) for name in chosen]
-        figures[label] = _percentiles(_timed(calls))
+        figures[label] = _percentiles(_timed([partial(lookup, name) for name in chosen]))
         say(_format_percentiles(label, figures[label]))
     return figures
 
@@ -342,7 +353,7 @@ def _measure_validation(
         if validate_definition(definition):
             raise SystemExit(f"{definition['name']} is not valid")
 
-    figures = _percentiles(_timed([lambda d=d: check(d) for d in sample], warmup=0))
+    figures = _percentiles(_timed([partial(check, d) for d in sample], warmup=0))
     say(_format_percentiles("validate_definition", figures))
     return figures
 
@@ -380,7 +391,7 @@ def _print_report(results: dict[str, dict[str, Any]], n_tools: int) -> None:
             queries = f" ({one['queries']:,} q)" if one["queries"] else ""
             cells.append(f"{one['seconds']:.2f} s{queries}")
         row(labels[key], cells)
-    for key in ("current_version_by_name", "tool_by_name"):
+    for key in ("round trip (select 1)", "current_version_by_name", "tool_by_name"):
         row(
             f"{key} p50/p95/p99",
             [_three(results[db]["lookups"][key]) for db in databases],
@@ -392,6 +403,7 @@ def _print_report(results: dict[str, dict[str, Any]], n_tools: int) -> None:
     for kind in LIST_KINDS:
         row(f"  {kind}", [_three(results[db]["lists"][kind]) for db in databases])
     row("validate_definition p50/p95/p99", [_three(results[db]["validate"]) for db in databases])
+    row("load average at start / end", [_load(results[db]["load"]) for db in databases])
     rows = results[databases[0]]["rows"]
     print("rows: " + ", ".join(f"{count:,} {table}" for table, count in rows.items()))
 
@@ -434,6 +446,10 @@ def _print_report(results: dict[str, dict[str, Any]], n_tools: int) -> None:
             f"  {db:<9}"
             + _against("list p95", figures["lists"]["all"]["p95"], LIST_TARGET_MS, "ms")
         )
+
+
+def _load(load: list[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load) + f" ({os.cpu_count()} CPUs)"
 
 
 def _three(figures: dict[str, float]) -> str:

@@ -11,7 +11,7 @@ class JSONTypeOf(models.Func):
 
     output_field = models.CharField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:  # type: ignore[override]
         raise NotImplementedError(f"JSONTypeOf is not supported on {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:

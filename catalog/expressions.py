@@ -104,7 +104,7 @@ def _parse(expression: str) -> ast.Expression:
         _check_node(node)
         if isinstance(node, ast.Constant):
             # Floats overflow loudly where ints would grow without bound.
-            node.value = float(node.value)
+            node.value = float(node.value)  # type: ignore[arg-type]  # checked above
     return tree
 
 

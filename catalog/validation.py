@@ -138,10 +138,16 @@ def _type_name(value: Any) -> str:
 
 
 def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
-    if (path and path[-1] == "name") or pattern.startswith("^[a-z][a-z0-9_-]"):
+    field = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+    if field in ("name", "category"):
         return (
-            f"'{instance}' is not a valid name: use lower-case letters, digits, '_' and '-', "
+            f"'{instance}' is not a valid {field}: use lower-case letters, digits, '_' and '-', "
             "starting with a letter"
+        )
+    if field == "tags":
+        return (
+            f"'{instance}' is not a valid tag: use lower-case letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit"
         )
     return f"'{instance}' does not match the expected form {pattern}"
 

@@ -8,6 +8,7 @@ switches to production mode, where anything unsafe must be configured explicitly
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -88,6 +89,7 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in WAL mode under var/ unless DATABASE_URL names another.
+DATABASES: dict[str, dict[str, Any]]
 if EMBEDDED:
     DATABASES = {
         "default": {
@@ -101,11 +103,13 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES = {"default": dict(env.db("DATABASE_URL"))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
-        )
+        DATABASES["default"]["OPTIONS"] = {
+            **(DATABASES["default"].get("OPTIONS") or {}),
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

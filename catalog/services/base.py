@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +35,7 @@ from catalog.selectors import definition_of
 from catalog.validation import DefinitionInvalid, validate_definition
 
 User = get_user_model()
-Actor = AbstractBaseUser | None
+Actor = AuthUser | None
 
 
 class StaleEdit(Exception):

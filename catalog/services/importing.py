@@ -254,7 +254,7 @@ def _plan_existing(
 def _current_content(tool: Tool) -> dict[str, Any]:
     cached = getattr(tool, "_current_definition", None)
     if cached is None:
-        version = with_content(ToolVersion.objects.filter(pk=tool.current_version_id)).get()
+        version = with_content(ToolVersion.objects.filter(pk=tool.current_version_id or 0)).get()
         cached = normalize(definition_of(version, tool_fields=False))
         tool._current_definition = cached  # type: ignore[attr-defined]
     return cached
@@ -360,8 +360,8 @@ def _apply_import(
         ],
         batch_size=500,
     )
-    retagged = [t for t in touched if t.current_version is not None]
-    replace_tags(retagged, {t.pk: t.current_version.tags for t in retagged})
+    tags = {t.pk: t.current_version.tags for t in touched if t.current_version is not None}
+    replace_tags([t for t in touched if t.pk in tags], tags)
     _set_owners(owner_sets, tenant, actor)
     AuditLog.objects.bulk_create(audits, batch_size=1000)
     if touched:
@@ -373,7 +373,7 @@ def _set_owners(owner_sets: list[tuple[Tool, list[str]]], tenant: Tenant, actor:
     users = {u.get_username(): u for u in resolve_owners(tenant, names)[0]}
     through = Tool.owners.through
     through.objects.filter(tool__in=[t for t, _ in owner_sets]).delete()
-    links = []
+    links: list[Any] = []
     for tool, owners in owner_sets:
         chosen = [users[n] for n in owners] or ([actor] if actor is not None else [])
         links.extend(through(tool_id=tool.pk, user_id=u.pk) for u in chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,14 @@ def create_tenant(
     *, slug: str, name: str = "", actor: Actor = None, ip: str | None = None
 ) -> Tenant:
     """A new tenant; its creator (if a user) becomes its admin."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+        raise ValidationError(
+            {
+                "slug": [
+                    f"'{slug}' is not a valid tenant slug: use lower-case letters, digits and '-'"
+                ]
+            }
+        )
     if Tenant.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"A tenant called '{slug}' already exists."]})
     tenant = Tenant.objects.create(slug=slug, name=name or slug.replace("-", " ").title())

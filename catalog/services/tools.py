@@ -129,7 +129,7 @@ def edit_tool(
     if base_version.tool_id != tool.pk:
         raise DefinitionInvalid([FieldError("base_version", "belongs to another tool")])
     if tool.head_version_id != base_version.pk:
-        head = with_content(ToolVersion.objects.filter(pk=tool.head_version_id)).get()
+        head = with_content(ToolVersion.objects.filter(pk=tool.head_version_id or 0)).get()
         base = with_content(ToolVersion.objects.filter(pk=base_version.pk)).get()
         raise StaleEdit(tool, base, head)
     d = validated({**definition, "name": definition.get("name", tool.name)})
@@ -206,7 +206,7 @@ def rollback_tool(
         raise ValidationError({"to_version": [f"{to_version.version} was never published"]})
     if to_version.pk == tool.current_version_id:
         raise ValidationError({"to_version": [f"{to_version.version} is already current"]})
-    previous = with_content(ToolVersion.objects.filter(pk=tool.current_version_id)).get()
+    previous = with_content(ToolVersion.objects.filter(pk=tool.current_version_id or 0)).get()
     target = with_content(ToolVersion.objects.filter(pk=to_version.pk)).get()
     make_current(tool, target)
     audit(
