@@ -139,6 +139,8 @@ def _type_name(value: Any) -> str:
 
 def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
     field = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+    if not field and pattern.startswith("^[a-z][a-z0-9_-]"):
+        field = "name"
     if field in ("name", "category"):
         return (
             f"'{instance}' is not a valid {field}: use lower-case letters, digits, '_' and '-', "
