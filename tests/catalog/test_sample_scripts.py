@@ -96,7 +96,8 @@ SCRIPT_IDS = [t["name"] for t in SCRIPT_TOOLS]
 def load_main(name: str) -> Callable[..., dict[str, Any]]:
     """Execute the tool's script in a fresh namespace and return its ``main``."""
     namespace: dict[str, Any] = {"__name__": f"quiver_script_{name}"}
-    exec(compile(BY_NAME[name]["script"], f"<{name}>", "exec"), namespace)  # noqa: S102
+    code = compile(BY_NAME[name]["script"], f"<{name}>", "exec", dont_inherit=True)
+    exec(code, namespace)  # noqa: S102
     return namespace["main"]
 
 
