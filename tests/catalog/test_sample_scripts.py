@@ -80,7 +80,7 @@ def _definitions_in(document: Any) -> list[dict[str, Any]]:
 def _load_catalog() -> list[tuple[Path, dict[str, Any]]]:
     entries = []
     for path in sorted(CATALOG_DIR.rglob("*.y*ml")):
-        for document in yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER):  # noqa: S506
+        for document in yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER):
             entries.extend((path, tool) for tool in _definitions_in(document))
     return entries
 
@@ -223,8 +223,16 @@ def test_definition_follows_format(path: Path, tool: dict[str, Any]) -> None:
     assert not errors, [e.message for e in errors]
     assert path.parent.name == tool["platform"]
     assert path.stem == tool["name"]
-    for key in ("version", "category", "tags", "dependencies", "input_schema",
-                "output_schema", "runtime", "capabilities"):
+    for key in (
+        "version",
+        "category",
+        "tags",
+        "dependencies",
+        "input_schema",
+        "output_schema",
+        "runtime",
+        "capabilities",
+    ):
         assert key in tool, key
     assert tool["metadata"]["author"]
     assert tool["metadata"]["documentation_url"].startswith("https://")
@@ -281,7 +289,7 @@ def test_patterns_are_complete(tool: dict[str, Any]) -> None:
         assert len(names) == len(set(names))
         for pattern in capability["patterns"]:
             where = f"{tool['name']}.{capability['name']}.{pattern['name']}"
-            assert PATTERN_FIELDS <= set(pattern), (where, PATTERN_FIELDS - set(pattern))
+            assert set(pattern) >= PATTERN_FIELDS, (where, PATTERN_FIELDS - set(pattern))
             assert len(pattern["typical_use_cases"]) >= 3, where
             assert set(pattern["preference_match"]) == PREFERENCE_KEYS, where
             assert set(pattern["policy"]) == {"max_cost", "requires_approval", "production_safe"}
@@ -305,8 +313,16 @@ def test_patterns_are_complete(tool: dict[str, Any]) -> None:
 
 
 def _annotation_types(annotation: Any) -> set[str]:
-    names = {str: "string", int: "integer", float: "number", bool: "boolean",
-             list: "array", tuple: "array", dict: "object", type(None): "null"}
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        list: "array",
+        tuple: "array",
+        dict: "object",
+        type(None): "null",
+    }
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return set().union(*(_annotation_types(arg) for arg in typing.get_args(annotation)))
     origin = typing.get_origin(annotation) or annotation
@@ -394,8 +410,15 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "cron_next_runs": [
         (
             {"expression": "*/15 9-17 * * mon-fri", "start": "2024-03-01T16:50:00", "count": 4},
-            {"count": 4, "runs": ["2024-03-01T17:00:00", "2024-03-01T17:15:00",
-                                  "2024-03-01T17:30:00", "2024-03-01T17:45:00"]},
+            {
+                "count": 4,
+                "runs": [
+                    "2024-03-01T17:00:00",
+                    "2024-03-01T17:15:00",
+                    "2024-03-01T17:30:00",
+                    "2024-03-01T17:45:00",
+                ],
+            },
         ),
         # Friday evening: the next runs are on Monday morning.
         (
@@ -417,29 +440,56 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
         ),
         (
             {"expression": "5 4 * * sun", "start": "2024-05-04T00:00:00"},
-            {"count": 5, "runs": ["2024-05-05T04:05:00", "2024-05-12T04:05:00",
-                                  "2024-05-19T04:05:00", "2024-05-26T04:05:00",
-                                  "2024-06-02T04:05:00"]},
+            {
+                "count": 5,
+                "runs": [
+                    "2024-05-05T04:05:00",
+                    "2024-05-12T04:05:00",
+                    "2024-05-19T04:05:00",
+                    "2024-05-26T04:05:00",
+                    "2024-06-02T04:05:00",
+                ],
+            },
         ),
     ],
     "cidr_calculator": [
         (
             {"cidr": "192.168.10.77/26", "contains": "192.168.10.100"},
-            {"network": "192.168.10.64", "cidr": "192.168.10.64/26", "prefix_length": 26,
-             "netmask": "255.255.255.192", "hostmask": "0.0.0.63",
-             "broadcast": "192.168.10.127", "total_addresses": 64, "usable_hosts": 62,
-             "first_host": "192.168.10.65", "last_host": "192.168.10.126",
-             "is_private": True, "host_bits_set": True, "contains": True},
+            {
+                "network": "192.168.10.64",
+                "cidr": "192.168.10.64/26",
+                "prefix_length": 26,
+                "netmask": "255.255.255.192",
+                "hostmask": "0.0.0.63",
+                "broadcast": "192.168.10.127",
+                "total_addresses": 64,
+                "usable_hosts": 62,
+                "first_host": "192.168.10.65",
+                "last_host": "192.168.10.126",
+                "is_private": True,
+                "host_bits_set": True,
+                "contains": True,
+            },
         ),
         (
             {"cidr": "10.20.0.0/22", "contains": "10.20.4.1"},
-            {"broadcast": "10.20.3.255", "netmask": "255.255.252.0", "usable_hosts": 1022,
-             "last_host": "10.20.3.254", "host_bits_set": False, "contains": False},
+            {
+                "broadcast": "10.20.3.255",
+                "netmask": "255.255.252.0",
+                "usable_hosts": 1022,
+                "last_host": "10.20.3.254",
+                "host_bits_set": False,
+                "contains": False,
+            },
         ),
         (
             {"cidr": "10.0.0.0/31"},
-            {"usable_hosts": 2, "first_host": "10.0.0.0", "last_host": "10.0.0.1",
-             "contains": None},
+            {
+                "usable_hosts": 2,
+                "first_host": "10.0.0.0",
+                "last_host": "10.0.0.1",
+                "contains": None,
+            },
         ),
         (
             {"cidr": "2001:db8::/64", "contains": "10.0.0.1"},
@@ -450,26 +500,57 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "subnet_split": [
         (
             {"cidr": "10.0.0.0/24", "count": 3},
-            {"new_prefix": 26, "subnet_count": 4, "addresses_per_subnet": 64,
-             "subnets": [
-                 {"cidr": "10.0.0.0/26", "first_host": "10.0.0.1", "last_host": "10.0.0.62",
-                  "usable_hosts": 62},
-                 {"cidr": "10.0.0.64/26", "first_host": "10.0.0.65",
-                  "last_host": "10.0.0.126", "usable_hosts": 62},
-                 {"cidr": "10.0.0.128/26", "first_host": "10.0.0.129",
-                  "last_host": "10.0.0.190", "usable_hosts": 62},
-                 {"cidr": "10.0.0.192/26", "first_host": "10.0.0.193",
-                  "last_host": "10.0.0.254", "usable_hosts": 62},
-             ]},
+            {
+                "new_prefix": 26,
+                "subnet_count": 4,
+                "addresses_per_subnet": 64,
+                "subnets": [
+                    {
+                        "cidr": "10.0.0.0/26",
+                        "first_host": "10.0.0.1",
+                        "last_host": "10.0.0.62",
+                        "usable_hosts": 62,
+                    },
+                    {
+                        "cidr": "10.0.0.64/26",
+                        "first_host": "10.0.0.65",
+                        "last_host": "10.0.0.126",
+                        "usable_hosts": 62,
+                    },
+                    {
+                        "cidr": "10.0.0.128/26",
+                        "first_host": "10.0.0.129",
+                        "last_host": "10.0.0.190",
+                        "usable_hosts": 62,
+                    },
+                    {
+                        "cidr": "10.0.0.192/26",
+                        "first_host": "10.0.0.193",
+                        "last_host": "10.0.0.254",
+                        "usable_hosts": 62,
+                    },
+                ],
+            },
         ),
         (
             {"cidr": "10.0.0.0/30", "new_prefix": 31},
-            {"subnet_count": 2, "subnets": [
-                {"cidr": "10.0.0.0/31", "first_host": "10.0.0.0", "last_host": "10.0.0.1",
-                 "usable_hosts": 2},
-                {"cidr": "10.0.0.2/31", "first_host": "10.0.0.2", "last_host": "10.0.0.3",
-                 "usable_hosts": 2},
-            ]},
+            {
+                "subnet_count": 2,
+                "subnets": [
+                    {
+                        "cidr": "10.0.0.0/31",
+                        "first_host": "10.0.0.0",
+                        "last_host": "10.0.0.1",
+                        "usable_hosts": 2,
+                    },
+                    {
+                        "cidr": "10.0.0.2/31",
+                        "first_host": "10.0.0.2",
+                        "last_host": "10.0.0.3",
+                        "usable_hosts": 2,
+                    },
+                ],
+            },
         ),
         (
             {"cidr": "192.168.8.0/23", "new_prefix": 25},
@@ -479,175 +560,301 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "http_status_explain": [
         (
             {"code": 429},
-            {"phrase": "Too Many Requests", "class": "client_error", "retryable": True,
-             "is_error": True, "registered": True},
+            {
+                "phrase": "Too Many Requests",
+                "class": "client_error",
+                "retryable": True,
+                "is_error": True,
+                "registered": True,
+            },
         ),
         ({"code": 404}, {"phrase": "Not Found", "retryable": False, "is_error": True}),
         ({"code": 301}, {"class": "redirection", "is_error": False, "retryable": False}),
         ({"code": 299}, {"phrase": "Unknown", "class": "success", "registered": False}),
-        ({"code": 503}, {"phrase": "Service Unavailable", "class": "server_error",
-                         "retryable": True}),
+        (
+            {"code": 503},
+            {"phrase": "Service Unavailable", "class": "server_error", "retryable": True},
+        ),
     ],
     "chmod_convert": [
         (
             {"mode": "755"},
-            {"source_format": "octal", "octal": "0755", "symbolic": "rwxr-xr-x", "special": [],
-             "warnings": [], "file_type": None,
-             "permissions": {"owner": {"read": True, "write": True, "execute": True},
-                             "group": {"read": True, "write": False, "execute": True},
-                             "other": {"read": True, "write": False, "execute": True}}},
+            {
+                "source_format": "octal",
+                "octal": "0755",
+                "symbolic": "rwxr-xr-x",
+                "special": [],
+                "warnings": [],
+                "file_type": None,
+                "permissions": {
+                    "owner": {"read": True, "write": True, "execute": True},
+                    "group": {"read": True, "write": False, "execute": True},
+                    "other": {"read": True, "write": False, "execute": True},
+                },
+            },
         ),
         (
             {"mode": "4755"},
-            {"symbolic": "rwsr-xr-x", "special": ["setuid"],
-             "warnings": ["setuid executable: runs with the owner's privileges"]},
+            {
+                "symbolic": "rwsr-xr-x",
+                "special": ["setuid"],
+                "warnings": ["setuid executable: runs with the owner's privileges"],
+            },
         ),
-        ({"mode": "-rw-r-----"}, {"source_format": "symbolic", "octal": "0640",
-                                  "file_type": "file"}),
-        ({"mode": "drwxrwxrwt"}, {"octal": "1777", "file_type": "directory",
-                                  "special": ["sticky"], "warnings": ["world-writable"]}),
+        (
+            {"mode": "-rw-r-----"},
+            {"source_format": "symbolic", "octal": "0640", "file_type": "file"},
+        ),
+        (
+            {"mode": "drwxrwxrwt"},
+            {
+                "octal": "1777",
+                "file_type": "directory",
+                "special": ["sticky"],
+                "warnings": ["world-writable"],
+            },
+        ),
         ({"mode": "2750"}, {"symbolic": "rwxr-s---", "special": ["setgid"]}),
         ({"mode": "rwSr--r--"}, {"octal": "4644", "special": ["setuid"], "warnings": []}),
     ],
     "log_stats": [
         (
             {"log_text": LOG, "top": 2},
-            {"total_lines": 6, "unparsed_lines": 1,
-             "counts_by_level": {"INFO": 1, "WARNING": 1, "ERROR": 2, "CRITICAL": 1},
-             "error_count": 3, "error_rate": 0.5,
-             "top_messages": [{"message": "db timeout after N ms", "count": 2, "level": "ERROR"},
-                              {"message": "api started on port N", "count": 1,
-                               "level": "INFO"}],
-             "errors_per_minute": {"2024-05-01T10:00": 2, "2024-05-01T10:01": 1},
-             "peak_error_minute": {"minute": "2024-05-01T10:00", "errors": 2},
-             "first_timestamp": "2024-05-01T10:00", "last_timestamp": "2024-05-01T10:01"},
+            {
+                "total_lines": 6,
+                "unparsed_lines": 1,
+                "counts_by_level": {"INFO": 1, "WARNING": 1, "ERROR": 2, "CRITICAL": 1},
+                "error_count": 3,
+                "error_rate": 0.5,
+                "top_messages": [
+                    {"message": "db timeout after N ms", "count": 2, "level": "ERROR"},
+                    {"message": "api started on port N", "count": 1, "level": "INFO"},
+                ],
+                "errors_per_minute": {"2024-05-01T10:00": 2, "2024-05-01T10:01": 1},
+                "peak_error_minute": {"minute": "2024-05-01T10:00", "errors": 2},
+                "first_timestamp": "2024-05-01T10:00",
+                "last_timestamp": "2024-05-01T10:01",
+            },
         ),
         (
             {"log_text": LOG, "min_level": "ERROR"},
-            {"top_messages": [{"message": "db timeout after N ms", "count": 2, "level": "ERROR"},
-                              {"message": "worker N crashed", "count": 1,
-                               "level": "CRITICAL"}]},
+            {
+                "top_messages": [
+                    {"message": "db timeout after N ms", "count": 2, "level": "ERROR"},
+                    {"message": "worker N crashed", "count": 1, "level": "CRITICAL"},
+                ]
+            },
         ),
         (
             {"log_text": "boot ok\nall quiet\n"},
-            {"total_lines": 2, "unparsed_lines": 2, "counts_by_level": {}, "error_count": 0,
-             "error_rate": 0.0, "peak_error_minute": None, "first_timestamp": None},
+            {
+                "total_lines": 2,
+                "unparsed_lines": 2,
+                "counts_by_level": {},
+                "error_count": 0,
+                "error_rate": 0.0,
+                "peak_error_minute": None,
+                "first_timestamp": None,
+            },
         ),
     ],
     "json_path_query": [
         (
             {"document": STORE, "path": "$.store.book[*].title"},
-            {"count": 3, "matches": ["A", "B", "C"],
-             "paths": ["$.store.book[0].title", "$.store.book[1].title",
-                       "$.store.book[2].title"]},
+            {
+                "count": 3,
+                "matches": ["A", "B", "C"],
+                "paths": [
+                    "$.store.book[0].title",
+                    "$.store.book[1].title",
+                    "$.store.book[2].title",
+                ],
+            },
         ),
-        ({"document": STORE, "path": "store.book[-1].price"},
-         {"matches": [22], "paths": ["$.store.book[2].price"]}),
-        ({"document": STORE, "path": "$..price"},
-         {"count": 4, "matches": [8.95, 12.99, 22, 19.95]}),
-        ({"document": STORE, "path": "$.store['odd key'].v"},
-         {"matches": [1], "paths": ['$.store["odd key"].v']}),
+        (
+            {"document": STORE, "path": "store.book[-1].price"},
+            {"matches": [22], "paths": ["$.store.book[2].price"]},
+        ),
+        (
+            {"document": STORE, "path": "$..price"},
+            {"count": 4, "matches": [8.95, 12.99, 22, 19.95]},
+        ),
+        (
+            {"document": STORE, "path": "$.store['odd key'].v"},
+            {"matches": [1], "paths": ['$.store["odd key"].v']},
+        ),
         ({"document": STORE, "path": "$.store.book[0:2].title"}, {"matches": ["A", "B"]}),
         ({"document": STORE, "path": "$..*"}, {"count": 18}),
         ({"document": STORE, "path": "$.nothing.here"}, {"count": 0, "matches": []}),
         ({"document": "[1, 2, 3]", "path": "[1]"}, {"matches": [2], "paths": ["$[1]"]}),
     ],
     "unit_convert": [
-        ({"value": 1, "from_unit": "GiB", "to_unit": "MiB"},
-         {"result": 1024, "dimension": "data_size", "formatted": "1 GiB = 1,024 MiB"}),
-        ({"value": 100, "from_unit": "Mbps", "to_unit": "MB/s"},
-         {"result": 12.5, "dimension": "data_rate"}),
+        (
+            {"value": 1, "from_unit": "GiB", "to_unit": "MiB"},
+            {"result": 1024, "dimension": "data_size", "formatted": "1 GiB = 1,024 MiB"},
+        ),
+        (
+            {"value": 100, "from_unit": "Mbps", "to_unit": "MB/s"},
+            {"result": 12.5, "dimension": "data_rate"},
+        ),
         ({"value": 100, "from_unit": "C", "to_unit": "F"}, {"result": 212}),
         ({"value": -40, "from_unit": "F", "to_unit": "C"}, {"result": -40}),
         ({"value": 0, "from_unit": "kelvin", "to_unit": "C"}, {"result": -273.15}),
-        ({"value": 1, "from_unit": "TB", "to_unit": "GiB", "precision": 2},
-         {"result": 931.32}),
-        ({"value": 1.5, "from_unit": "h", "to_unit": "min"},
-         {"result": 90, "dimension": "time"}),
-        ({"value": 5, "from_unit": "gib", "to_unit": "mib"},
-         {"from_unit": "GiB", "to_unit": "MiB", "result": 5120}),
+        ({"value": 1, "from_unit": "TB", "to_unit": "GiB", "precision": 2}, {"result": 931.32}),
+        ({"value": 1.5, "from_unit": "h", "to_unit": "min"}, {"result": 90, "dimension": "time"}),
+        (
+            {"value": 5, "from_unit": "gib", "to_unit": "mib"},
+            {"from_unit": "GiB", "to_unit": "MiB", "result": 5120},
+        ),
     ],
     "text_diff": [
         (
             {"old": "a\nb\nc", "new": "a\nB\nc"},
-            {"identical": False, "similarity": 0.6667, "lines_added": 1, "lines_removed": 1,
-             "hunks": 1,
-             "unified_diff": "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c"},
+            {
+                "identical": False,
+                "similarity": 0.6667,
+                "lines_added": 1,
+                "lines_removed": 1,
+                "hunks": 1,
+                "unified_diff": "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c",
+            },
         ),
-        ({"old": "x\ny\n", "new": "x\ny\n"},
-         {"identical": True, "similarity": 1.0, "hunks": 0, "unified_diff": ""}),
-        ({"old": "a: 1\nb:   2\n", "new": "a: 1\nb: 2\n", "ignore_whitespace": True},
-         {"identical": True, "lines_added": 0}),
-        ({"old": "one\n", "new": "one\ntwo\nthree\n", "old_label": "v1", "new_label": "v2",
-          "context_lines": 0},
-         {"lines_added": 2, "lines_removed": 0, "similarity": 0.5,
-          "unified_diff": "--- v1\n+++ v2\n@@ -1,0 +2,2 @@\n+two\n+three"}),
+        (
+            {"old": "x\ny\n", "new": "x\ny\n"},
+            {"identical": True, "similarity": 1.0, "hunks": 0, "unified_diff": ""},
+        ),
+        (
+            {"old": "a: 1\nb:   2\n", "new": "a: 1\nb: 2\n", "ignore_whitespace": True},
+            {"identical": True, "lines_added": 0},
+        ),
+        (
+            {
+                "old": "one\n",
+                "new": "one\ntwo\nthree\n",
+                "old_label": "v1",
+                "new_label": "v2",
+                "context_lines": 0,
+            },
+            {
+                "lines_added": 2,
+                "lines_removed": 0,
+                "similarity": 0.5,
+                "unified_diff": "--- v1\n+++ v2\n@@ -1,0 +2,2 @@\n+two\n+three",
+            },
+        ),
     ],
     "percentile_stats": [
         (
             {"values": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]},
-            {"count": 10, "min": 1, "max": 10, "sum": 55, "mean": 5.5, "median": 5.5,
-             "stdev": 3.0277,  # sqrt(82.5 / 9)
-             "percentiles": {"p50": 5.5, "p90": 9.1, "p95": 9.55, "p99": 9.91}},
+            {
+                "count": 10,
+                "min": 1,
+                "max": 10,
+                "sum": 55,
+                "mean": 5.5,
+                "median": 5.5,
+                "stdev": 3.0277,  # sqrt(82.5 / 9)
+                "percentiles": {"p50": 5.5, "p90": 9.1, "p95": 9.55, "p99": 9.91},
+            },
         ),
         (
             {"values": [100, 120, 250, 90, 3000], "percentiles": [50, 99.9], "precision": 2},
             {"mean": 712.0, "median": 120, "percentiles": {"p50": 120.0, "p99.9": 2989.0}},
         ),
-        ({"values": [7.5]}, {"stdev": 0.0, "percentiles": {"p50": 7.5, "p90": 7.5,
-                                                           "p95": 7.5, "p99": 7.5}}),
+        (
+            {"values": [7.5]},
+            {"stdev": 0.0, "percentiles": {"p50": 7.5, "p90": 7.5, "p95": 7.5, "p99": 7.5}},
+        ),
     ],
     "regex_tester": [
         (
-            {"pattern": r"(?P<user>\w+)@(?P<host>[\w.]+)",
-             "text": "mail alice@example.org and bob@ex.net",
-             "replacement": r"\g<user> at \g<host>"},
-            {"group_count": 2, "group_names": ["user", "host"], "match_count": 2,
-             "full_match": False, "truncated": False,
-             "matches": [
-                 {"match": "alice@example.org", "start": 5, "end": 22,
-                  "groups": ["alice", "example.org"],
-                  "named_groups": {"user": "alice", "host": "example.org"}},
-                 {"match": "bob@ex.net", "start": 27, "end": 37, "groups": ["bob", "ex.net"],
-                  "named_groups": {"user": "bob", "host": "ex.net"}},
-             ],
-             "substituted": "mail alice at example.org and bob at ex.net"},
+            {
+                "pattern": r"(?P<user>\w+)@(?P<host>[\w.]+)",
+                "text": "mail alice@example.org and bob@ex.net",
+                "replacement": r"\g<user> at \g<host>",
+            },
+            {
+                "group_count": 2,
+                "group_names": ["user", "host"],
+                "match_count": 2,
+                "full_match": False,
+                "truncated": False,
+                "matches": [
+                    {
+                        "match": "alice@example.org",
+                        "start": 5,
+                        "end": 22,
+                        "groups": ["alice", "example.org"],
+                        "named_groups": {"user": "alice", "host": "example.org"},
+                    },
+                    {
+                        "match": "bob@ex.net",
+                        "start": 27,
+                        "end": 37,
+                        "groups": ["bob", "ex.net"],
+                        "named_groups": {"user": "bob", "host": "ex.net"},
+                    },
+                ],
+                "substituted": "mail alice at example.org and bob at ex.net",
+            },
         ),
         (
             {"pattern": "^error", "text": "Error one\nerror two\nok", "flags": ["i", "m"]},
             {"match_count": 2, "substituted": None},
         ),
-        ({"pattern": "o", "text": "foo boo", "max_matches": 3},
-         {"match_count": 3, "truncated": True}),
+        (
+            {"pattern": "o", "text": "foo boo", "max_matches": 3},
+            {"match_count": 3, "truncated": True},
+        ),
         ({"pattern": r"\d+", "text": "12345"}, {"full_match": True, "group_count": 0}),
         ({"pattern": "zzz", "text": "abc"}, {"matched": False, "matches": []}),
     ],
     "semver_tool": [
-        ({"version": "1.9.3", "compare_to": "1.10.0"},
-         {"comparison": -1, "relation": "older", "bumped": None, "is_stable": True}),
-        ({"version": "2.0.0-rc.1", "compare_to": "2.0.0"},
-         {"comparison": -1, "is_prerelease": True, "is_stable": False}),
+        (
+            {"version": "1.9.3", "compare_to": "1.10.0"},
+            {"comparison": -1, "relation": "older", "bumped": None, "is_stable": True},
+        ),
+        (
+            {"version": "2.0.0-rc.1", "compare_to": "2.0.0"},
+            {"comparison": -1, "is_prerelease": True, "is_stable": False},
+        ),
         ({"version": "1.0.0-alpha.beta", "compare_to": "1.0.0-alpha.1"}, {"comparison": 1}),
         ({"version": "1.0.0-alpha", "compare_to": "1.0.0-alpha.1"}, {"comparison": -1}),
-        ({"version": "1.2.3", "compare_to": "1.2.3+build.7"},
-         {"comparison": 0, "relation": "same precedence"}),
+        (
+            {"version": "1.2.3", "compare_to": "1.2.3+build.7"},
+            {"comparison": 0, "relation": "same precedence"},
+        ),
         ({"version": "1.4.2", "bump": "minor"}, {"bumped": "1.5.0"}),
         ({"version": "1.4.2", "bump": "major"}, {"bumped": "2.0.0"}),
         ({"version": "2.0.0-rc.1", "bump": "prerelease"}, {"bumped": "2.0.0-rc.2"}),
         ({"version": "2.0.0-rc.1", "bump": "patch"}, {"bumped": "2.0.0"}),
-        ({"version": "1.2.3", "bump": "prerelease", "preid": "beta"},
-         {"bumped": "1.2.4-beta.0"}),
-        ({"version": "v1.2.3-alpha.1+001"},
-         {"version": "1.2.3-alpha.1+001",
-          "parsed": {"major": 1, "minor": 2, "patch": 3, "prerelease": ["alpha", "1"],
-                     "build": ["001"]}}),
+        ({"version": "1.2.3", "bump": "prerelease", "preid": "beta"}, {"bumped": "1.2.4-beta.0"}),
+        (
+            {"version": "v1.2.3-alpha.1+001"},
+            {
+                "version": "1.2.3-alpha.1+001",
+                "parsed": {
+                    "major": 1,
+                    "minor": 2,
+                    "patch": 3,
+                    "prerelease": ["alpha", "1"],
+                    "build": ["001"],
+                },
+            },
+        ),
     ],
     "password_strength": [
         (
             {"password": "password"},
-            {"length": 8, "pool_size": 26, "entropy_bits": 37.6,  # 8 * log2(26)
-             "effective_entropy_bits": 8.0, "score": 0, "rating": "very weak",
-             "character_classes": ["lower"]},
+            {
+                "length": 8,
+                "pool_size": 26,
+                "entropy_bits": 37.6,  # 8 * log2(26)
+                "effective_entropy_bits": 8.0,
+                "score": 0,
+                "rating": "very weak",
+                "character_classes": ["lower"],
+            },
         ),
         (
             # 11 repeats: (12 - 5.5) * log2(26) = 30.55 bits -> score 1.
@@ -657,40 +864,69 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
         (
             # 11 * log2(95) = 72.27 bits would be 'strong', but it is shorter than 12.
             {"password": "Tr0ub4dor&3"},
-            {"pool_size": 95, "entropy_bits": 72.27, "score": 2, "rating": "fair",
-             "warnings": ["shorter than 12 characters"]},
+            {
+                "pool_size": 95,
+                "entropy_bits": 72.27,
+                "score": 2,
+                "rating": "fair",
+                "warnings": ["shorter than 12 characters"],
+            },
         ),
         (
             {"password": "X9#mQ2!vLp7@zR4w"},
-            {"entropy_bits": 105.12, "score": 4, "rating": "very strong", "warnings": [],
-             "suggestions": []},
+            {
+                "entropy_bits": 105.12,
+                "score": 4,
+                "rating": "very strong",
+                "warnings": [],
+                "suggestions": [],
+            },
         ),
     ],
     "encode_decode": [
-        ({"data": "hello world"}, {"result": "aGVsbG8gd29ybGQ=", "input_bytes": 11,
-                                   "output_bytes": 16}),
-        ({"data": "aGVsbG8gd29ybGQ=", "operation": "decode"},
-         {"result": "hello world", "result_format": "text"}),
+        (
+            {"data": "hello world"},
+            {"result": "aGVsbG8gd29ybGQ=", "input_bytes": 11, "output_bytes": 16},
+        ),
+        (
+            {"data": "aGVsbG8gd29ybGQ=", "operation": "decode"},
+            {"result": "hello world", "result_format": "text"},
+        ),
         ({"data": "hi?", "encoding": "base64url"}, {"result": "aGk_"}),
         ({"data": "aGk_", "operation": "decode", "encoding": "base64url"}, {"result": "hi?"}),
         ({"data": "ok", "encoding": "hex"}, {"result": "6f6b"}),
-        ({"data": "//8A", "operation": "decode"},
-         {"result": "ffff00", "result_format": "hex", "output_bytes": 3}),
+        (
+            {"data": "//8A", "operation": "decode"},
+            {"result": "ffff00", "result_format": "hex", "output_bytes": 3},
+        ),
         ({"data": "a b&c=d", "encoding": "url"}, {"result": "a%20b%26c%3Dd"}),
         ({"data": "hello", "encoding": "base32"}, {"result": "NBSWY3DP"}),
     ],
     "timezone_convert": [
         (
             {"timestamp": "2024-07-01T12:00:00Z", "to_tz": "Asia/Kolkata"},
-            {"result": "2024-07-01T17:30:00+05:30", "utc_offset": "+05:30",
-             "abbreviation": "IST", "is_dst": False, "offset_difference_hours": 5.5},
+            {
+                "result": "2024-07-01T17:30:00+05:30",
+                "utc_offset": "+05:30",
+                "abbreviation": "IST",
+                "is_dst": False,
+                "offset_difference_hours": 5.5,
+            },
         ),
         (
-            {"timestamp": "2024-01-15 09:30", "from_tz": "Europe/Berlin",
-             "to_tz": "America/New_York"},
-            {"source": "2024-01-15T09:30:00+01:00", "result": "2024-01-15T03:30:00-05:00",
-             "utc": "2024-01-15T08:30:00Z", "abbreviation": "EST", "is_dst": False,
-             "notes": []},
+            {
+                "timestamp": "2024-01-15 09:30",
+                "from_tz": "Europe/Berlin",
+                "to_tz": "America/New_York",
+            },
+            {
+                "source": "2024-01-15T09:30:00+01:00",
+                "result": "2024-01-15T03:30:00-05:00",
+                "utc": "2024-01-15T08:30:00Z",
+                "abbreviation": "EST",
+                "is_dst": False,
+                "notes": [],
+            },
         ),
         (
             {"timestamp": "2024-07-04T12:00:00", "to_tz": "America/New_York"},
@@ -709,69 +945,141 @@ GOOD: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
     "csv_summary": [
         (
             {"csv_text": CSV},
-            {"row_count": 3, "column_count": 4, "ragged_rows": 0,
-             "columns": [
-                 {"name": "host", "type": "string", "non_empty": 3, "empty": 0,
-                  "distinct": 3, "top_values": [{"value": "web1", "count": 1},
-                                                {"value": "web2", "count": 1},
-                                                {"value": "db1", "count": 1}]},
-                 {"name": "cpu", "type": "float", "non_empty": 2, "empty": 1, "distinct": 2,
-                  "min": 12.5, "max": 80, "mean": 46.25},
-                 {"name": "ok", "type": "boolean", "non_empty": 3, "empty": 0,
-                  "distinct": 3, "top_values": [{"value": "true", "count": 1},
-                                                {"value": "false", "count": 1},
-                                                {"value": "yes", "count": 1}]},
-                 {"name": "env", "type": "string", "non_empty": 3, "empty": 0,
-                  "distinct": 2, "top_values": [{"value": "prod", "count": 2},
-                                                {"value": "staging", "count": 1}]},
-             ]},
+            {
+                "row_count": 3,
+                "column_count": 4,
+                "ragged_rows": 0,
+                "columns": [
+                    {
+                        "name": "host",
+                        "type": "string",
+                        "non_empty": 3,
+                        "empty": 0,
+                        "distinct": 3,
+                        "top_values": [
+                            {"value": "web1", "count": 1},
+                            {"value": "web2", "count": 1},
+                            {"value": "db1", "count": 1},
+                        ],
+                    },
+                    {
+                        "name": "cpu",
+                        "type": "float",
+                        "non_empty": 2,
+                        "empty": 1,
+                        "distinct": 2,
+                        "min": 12.5,
+                        "max": 80,
+                        "mean": 46.25,
+                    },
+                    {
+                        "name": "ok",
+                        "type": "boolean",
+                        "non_empty": 3,
+                        "empty": 0,
+                        "distinct": 3,
+                        "top_values": [
+                            {"value": "true", "count": 1},
+                            {"value": "false", "count": 1},
+                            {"value": "yes", "count": 1},
+                        ],
+                    },
+                    {
+                        "name": "env",
+                        "type": "string",
+                        "non_empty": 3,
+                        "empty": 0,
+                        "distinct": 2,
+                        "top_values": [
+                            {"value": "prod", "count": 2},
+                            {"value": "staging", "count": 1},
+                        ],
+                    },
+                ],
+            },
         ),
         (
             {"csv_text": "1;2\n3;4\n", "delimiter": ";", "has_header": False},
-            {"row_count": 2, "columns": [
-                {"name": "column_1", "type": "integer", "non_empty": 2, "empty": 0,
-                 "distinct": 2, "min": 1, "max": 3, "mean": 2.0},
-                {"name": "column_2", "type": "integer", "non_empty": 2, "empty": 0,
-                 "distinct": 2, "min": 2, "max": 4, "mean": 3.0},
-            ]},
+            {
+                "row_count": 2,
+                "columns": [
+                    {
+                        "name": "column_1",
+                        "type": "integer",
+                        "non_empty": 2,
+                        "empty": 0,
+                        "distinct": 2,
+                        "min": 1,
+                        "max": 3,
+                        "mean": 2.0,
+                    },
+                    {
+                        "name": "column_2",
+                        "type": "integer",
+                        "non_empty": 2,
+                        "empty": 0,
+                        "distinct": 2,
+                        "min": 2,
+                        "max": 4,
+                        "mean": 3.0,
+                    },
+                ],
+            },
         ),
-        ({"csv_text": "a,b\n1\n2,3,4\n"},
-         {"row_count": 2, "column_count": 3, "ragged_rows": 2}),
+        ({"csv_text": "a,b\n1\n2,3,4\n"}, {"row_count": 2, "column_count": 3, "ragged_rows": 2}),
     ],
     "duration_humanize": [
-        ({"duration": 3725},
-         {"seconds": 3725.0, "human": "1 hour, 2 minutes, 5 seconds", "compact": "1h 2m 5s",
-          "iso8601": "PT1H2M5S", "clock": "01:02:05"}),
-        ({"duration": "1.02:03:04"},
-         {"seconds": 93784.0, "human": "1 day, 2 hours, 3 minutes", "iso8601": "P1DT2H3M4S",
-          "clock": "26:03:04"}),
+        (
+            {"duration": 3725},
+            {
+                "seconds": 3725.0,
+                "human": "1 hour, 2 minutes, 5 seconds",
+                "compact": "1h 2m 5s",
+                "iso8601": "PT1H2M5S",
+                "clock": "01:02:05",
+            },
+        ),
+        (
+            {"duration": "1.02:03:04"},
+            {
+                "seconds": 93784.0,
+                "human": "1 day, 2 hours, 3 minutes",
+                "iso8601": "P1DT2H3M4S",
+                "clock": "26:03:04",
+            },
+        ),
         ({"duration": "PT1H30M"}, {"seconds": 5400.0, "compact": "1h 30m"}),
         ({"duration": "01:30"}, {"seconds": 5400.0}),
-        ({"duration": "2 days, 4 hours and 5 minutes"},
-         {"seconds": 187500.0, "iso8601": "P2DT4H5M"}),
-        ({"duration": 1209600, "use_weeks": True},
-         {"human": "2 weeks", "compact": "2w", "iso8601": "P14D"}),
+        (
+            {"duration": "2 days, 4 hours and 5 minutes"},
+            {"seconds": 187500.0, "iso8601": "P2DT4H5M"},
+        ),
+        (
+            {"duration": 1209600, "use_weeks": True},
+            {"human": "2 weeks", "compact": "2w", "iso8601": "P14D"},
+        ),
         ({"duration": 0}, {"human": "0 seconds", "compact": "0s", "iso8601": "PT0S"}),
         ({"duration": "1.5h", "max_units": 1}, {"seconds": 5400.0, "human": "1 hour"}),
     ],
     "windows_event_id_explain": [
-        ({"event_id": 4625},
-         {"known": True, "security_relevant": True}),
+        ({"event_id": 4625}, {"known": True, "security_relevant": True}),
         ({"event_id": 6008, "log": "System"}, {"known": True, "security_relevant": False}),
         ({"event_id": 7036, "log": "Security"}, {"known": False, "entries": []}),
         ({"event_id": 12345}, {"known": False, "security_relevant": False}),
     ],
     "filetime_convert": [
-        ({"value": "133485408000000000"},
-         {"iso_utc": "2024-01-01T00:00:00Z", "unix_seconds": 1704067200, "never": False}),
-        ({"value": "116444736000000000"},
-         {"iso_utc": "1970-01-01T00:00:00Z", "unix_seconds": 0}),
+        (
+            {"value": "133485408000000000"},
+            {"iso_utc": "2024-01-01T00:00:00Z", "unix_seconds": 1704067200, "never": False},
+        ),
+        ({"value": "116444736000000000"}, {"iso_utc": "1970-01-01T00:00:00Z", "unix_seconds": 0}),
         ({"value": "2024-01-01T00:00:00Z"}, {"filetime": 133485408000000000}),
         # 06:30 UTC on 2024-06-01 = unix 1717223400 -> * 10^7 + 116444736000000000.
-        ({"value": "2024-06-01T08:30:00+02:00", "direction": "to_filetime"},
-         {"filetime": 133616970000000000, "iso_utc": "2024-06-01T06:30:00Z"}),
-        ({"value": "9223372036854775807"},
-         {"never": True, "iso_utc": None, "unix_seconds": None}),
+        (
+            {"value": "2024-06-01T08:30:00+02:00", "direction": "to_filetime"},
+            {"filetime": 133616970000000000, "iso_utc": "2024-06-01T06:30:00Z"},
+        ),
+        ({"value": "9223372036854775807"}, {"never": True, "iso_utc": None, "unix_seconds": None}),
         ({"value": "0"}, {"never": True}),
     ],
 }
