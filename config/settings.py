@@ -140,7 +140,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [path for path in [BASE_DIR / "static"] if path.is_dir()]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 
 # Security. Production (DEBUG off) gets the strict defaults `check --deploy` asks for.
