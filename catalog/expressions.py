@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -136,11 +137,14 @@ def _check_node(node: ast.AST) -> None:
             raise ExpressionError(f"raises to a power other than a number up to {MAX_EXPONENT}")
 
 
-def variable_names(expression: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def variable_names(expression: str) -> frozenset[str]:
     """The variables an expression reads (function names excluded)."""
     tree = _parse(expression)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
+    return frozenset(
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called
+    )
 
 
 def check(expression: str | float | int, variables: Iterable[str]) -> None:
@@ -162,12 +166,23 @@ def check(expression: str | float | int, variables: Iterable[str]) -> None:
         )
 
 
+_local = threading.local()
+
+
+def _evaluator() -> SimpleEval:
+    """One evaluator per thread: building one costs more than most evaluations."""
+    if not hasattr(_local, "evaluator"):
+        _local.evaluator = SimpleEval(functions=FUNCTIONS)
+    return _local.evaluator
+
+
 def evaluate(expression: str | float | int, values: Mapping[str, float]) -> float:
     """The value of an expression for the given variable values, as a finite float."""
     check(expression, values.keys())
     if isinstance(expression, int | float):
         return float(expression)
-    evaluator = SimpleEval(names={k: float(v) for k, v in values.items()}, functions=FUNCTIONS)
+    evaluator = _evaluator()
+    evaluator.names = {k: float(v) for k, v in values.items()}
     try:
         result = evaluator.eval(expression.strip(), previously_parsed=_parse(expression).body)
     except ZeroDivisionError:

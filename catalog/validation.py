@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
@@ -65,22 +66,70 @@ def json_path(parts: Iterable[str | int], base: str = "") -> str:
 # -- JSON Schema -----------------------------------------------------------------
 
 
+class CompiledSchema:
+    """A schema compiled twice: jsonschema-rs says quickly whether an instance is valid,
+    jsonschema lists the errors of one that is not."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.full = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        try:
+            self.fast: Any = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        except (ValueError, jsonschema_rs.ValidationError):  # a construct only Python takes
+            self.fast = None
+
+    def is_valid(self, instance: Any) -> bool:
+        if self.fast is not None:
+            return bool(self.fast.is_valid(instance))
+        return bool(self.full.is_valid(instance))
+
+    def iter_errors(self, instance: Any) -> Iterator[SchemaError]:
+        if self.fast is not None and self.fast.is_valid(instance):
+            return iter(())
+        return self.full.iter_errors(instance)
+
+
 @lru_cache(maxsize=2048)
-def _validator_for(key: str, text: str) -> Draft202012Validator:
-    return Draft202012Validator(
-        json.loads(text), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+def _validator_for(key: str, text: str) -> CompiledSchema:
+    return CompiledSchema(json.loads(text))
 
 
-def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
+def compiled_validator(schema: dict[str, Any]) -> CompiledSchema:
     """A validator for ``schema``, compiled once and cached by the schema's hash."""
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
     return _validator_for(hashlib.sha256(text.encode()).hexdigest(), text)
 
 
+# Speed: jsonschema-rs answers "is this valid?" about 200 times faster than jsonschema
+# (benchmarks/catalog_bench.py), so it screens every check and jsonschema, whose
+# errors we turn into plain words, runs only on what fails.
+
+
 @lru_cache(maxsize=1)
 def definition_validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(DEFINITION_SCHEMA_PATH.read_text()))
+    """The definition format's validator, its local ``$ref``s inlined: resolving them
+    on every use was most of the cost of a check."""
+    schema = json.loads(DEFINITION_SCHEMA_PATH.read_text())
+    defs = schema.get("$defs", {})
+    # $defs stays for readers of the schema (the wizard's help); nothing refers to it.
+    return Draft202012Validator({**_inline_refs(schema, defs), "$defs": defs})
+
+
+@lru_cache(maxsize=1)
+def _fast_definition_validator() -> Any:
+    return jsonschema_rs.Draft202012Validator(json.loads(DEFINITION_SCHEMA_PATH.read_text()))
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_inline_refs(defs[ref.removeprefix("#/$defs/")], defs), **rest}
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    return node
 
 
 @lru_cache(maxsize=1)
@@ -155,7 +204,7 @@ def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
 
 
 def schema_errors(
-    instance: Any, validator: Draft202012Validator, base: str = ""
+    instance: Any, validator: Draft202012Validator | CompiledSchema, base: str = ""
 ) -> list[FieldError]:
     """Errors of ``instance`` against a compiled schema, humanized, in document order."""
     errors = []
@@ -170,11 +219,8 @@ def check_json_schema(schema: Any, path: str) -> list[FieldError]:
     if not isinstance(schema, dict):
         return [FieldError(path, "must be a JSON Schema object")]
     errors = [
-        FieldError(
-            json_path(error.absolute_path, path),
-            f"is not valid JSON Schema: {error.message}",
-        )
-        for error in meta_validator().iter_errors(schema)
+        FieldError(json_path(parts, path), f"is not valid JSON Schema: {message}")
+        for parts, message in _meta_errors(json.dumps(schema, sort_keys=True))
     ]
     if errors:
         return errors
@@ -182,6 +228,19 @@ def check_json_schema(schema: Any, path: str) -> list[FieldError]:
         errors.append(FieldError(join_path(path, "type"), "must be 'object'"))
     errors.extend(_check_schema_defaults(schema, path))
     return errors
+
+
+@lru_cache(maxsize=8192)
+def _meta_errors(text: str) -> tuple[tuple[tuple[str | int, ...], str], ...]:
+    """Metaschema errors of a schema (by its canonical text): checking a schema against
+    Draft 2020-12 is slow, and catalogs repeat the same schemas often."""
+    schema = json.loads(text)
+    if jsonschema_rs.meta.is_valid(schema):
+        return ()
+    return tuple(
+        (tuple(error.absolute_path), error.message)
+        for error in meta_validator().iter_errors(schema)
+    )
 
 
 def _check_schema_defaults(schema: dict[str, Any], path: str) -> Iterator[FieldError]:
@@ -227,23 +286,31 @@ def check_script(source: str, path: str = "script") -> list[FieldError]:
 
 def validate_definition(data: Any) -> list[FieldError]:
     """Every problem with a definition, or an empty list when it can be saved."""
+    return check_definition(data)[0]
+
+
+def check_definition(data: Any) -> tuple[list[FieldError], dict[str, Any] | None]:
+    """The problems with a definition, and its normalized form when it has none."""
     if not isinstance(data, dict):
-        return [FieldError("", f"a tool definition must be a mapping, not {_type_name(data)}")]
-    errors = schema_errors(data, definition_validator())
-    if errors:
-        return errors
+        return [
+            FieldError("", f"a tool definition must be a mapping, not {_type_name(data)}")
+        ], None
+    if not _fast_definition_validator().is_valid(data):
+        return schema_errors(data, definition_validator()), None
+    errors: list[FieldError] = []
     d = normalize(data)
     if "version" in data and not SEMVER.match(str(data["version"])):
         errors.append(
             FieldError("version", f"'{data['version']}' is not a semantic version like 1.2.3")
         )
-    errors += check_json_schema(d["input_schema"], "input_schema")
+    input_errors = check_json_schema(d["input_schema"], "input_schema")
+    errors += input_errors
     errors += check_json_schema(d["output_schema"], "output_schema")
     if not errors:
         errors += _check_defaults(d)
     errors += _check_runtime(d)
-    errors += _check_capabilities(d)
-    return errors
+    errors += _check_capabilities(d, input_ok=not input_errors)
+    return errors, (None if errors else d)
 
 
 def _check_defaults(d: dict[str, Any]) -> list[FieldError]:
@@ -269,9 +336,9 @@ def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
     return []
 
 
-def _check_capabilities(d: dict[str, Any]) -> list[FieldError]:
+def _check_capabilities(d: dict[str, Any], *, input_ok: bool) -> list[FieldError]:
     errors = []
-    input_validator = compiled_validator(d["input_schema"]) if _schema_ok(d) else None
+    input_validator = compiled_validator(d["input_schema"]) if input_ok else None
     seen_caps: set[str] = set()
     for ci, capability in enumerate(d["capabilities"]):
         cpath = f"capabilities[{ci}]"
@@ -288,12 +355,8 @@ def _check_capabilities(d: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _schema_ok(d: dict[str, Any]) -> bool:
-    return not check_json_schema(d["input_schema"], "input_schema")
-
-
 def _check_pattern(
-    pattern: dict[str, Any], path: str, input_validator: Draft202012Validator | None
+    pattern: dict[str, Any], path: str, input_validator: CompiledSchema | None
 ) -> list[FieldError]:
     errors = []
     samples = {name: spec["sample"] for name, spec in pattern["context_variables"].items()}

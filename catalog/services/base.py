@@ -17,7 +17,6 @@ from catalog.definitions import (
     content_hash,
     content_of,
     diff,
-    normalize,
 )
 from catalog.models import (
     AuditLog,
@@ -32,7 +31,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.selectors import definition_of
-from catalog.validation import DefinitionInvalid, validate_definition
+from catalog.validation import DefinitionInvalid, check_definition
 
 User = get_user_model()
 Actor = AuthUser | None
@@ -239,10 +238,11 @@ def replace_tags(tools: Iterable[Tool], tags: dict[int, list[str]]) -> None:
 
 
 def validated(definition: dict[str, Any]) -> dict[str, Any]:
-    errors = validate_definition(definition)
-    if errors:
+    """The normalized definition; raises DefinitionInvalid with every problem."""
+    errors, normalized = check_definition(definition)
+    if normalized is None:
         raise DefinitionInvalid(errors)
-    return normalize(definition)
+    return normalized
 
 
 def resolve_owners(tenant: Tenant, usernames: Iterable[str]) -> tuple[list[Any], list[str]]:

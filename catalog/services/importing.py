@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.definitions import (
@@ -23,6 +24,7 @@ from catalog.models import (
     Role,
     Tenant,
     Tool,
+    ToolTag,
     ToolVersion,
     VersionState,
 )
@@ -38,7 +40,7 @@ from catalog.services.base import (
     version_rows,
 )
 from catalog.transfer import Problem, Source
-from catalog.validation import validate_definition
+from catalog.validation import check_definition
 
 # -- import ------------------------------------------------------------------------------
 
@@ -139,11 +141,10 @@ def _check_sources(sources: list[Source], report: ImportReport) -> list[tuple[So
     checked = []
     seen: dict[str, str] = {}
     for source in sources:
-        errors = validate_definition(source.data)
+        errors, d = check_definition(source.data)
         report.problems.extend(Problem(source.label, e.path, e.message) for e in errors)
-        if errors:
+        if d is None:
             continue
-        d = normalize(source.data)
         if d["name"] in seen:
             report.problems.append(
                 Problem(source.label, "name", f"'{d['name']}' is also defined in {seen[d['name']]}")
@@ -285,6 +286,9 @@ def _apply_import(
             status=p.d["status"],
             enabled=p.d["enabled"],
             archived_at=now if p.d["archived"] else None,
+            platform=p.d["platform"],
+            category=p.d["category"],
+            description=p.d["description"],
         )
         for p in plans
         if p.tool is None
@@ -294,7 +298,6 @@ def _apply_import(
     for p in plans:
         if p.tool is None:
             p.tool = next(fresh)
-            p.tool._new = True  # type: ignore[attr-defined]
     rows = [
         version_rows(p.tool, p.d, version=p.new_version, parent=p.tool.current_version, actor=actor)
         for p in plans
@@ -305,18 +308,82 @@ def _apply_import(
         r.version.published_at = now
         r.version.published_by = actor
     save_versions(rows)
-    created = {r.version.tool.pk: r.version for r in rows}
+    _point_new_tools_at_their_version(new_tools)
+    new_ids = {t.pk for t in new_tools}
+    ToolTag.objects.bulk_create(
+        [
+            ToolTag(tool_id=r.version.tool.pk, tenant=tenant, name=name)
+            for r in rows
+            if r.version.tool.pk in new_ids
+            for name in r.version.tags
+        ],
+        batch_size=1000,
+    )
+    changed = _update_existing_tools(plans, {r.version.tool.pk: r.version for r in rows}, now)
+    _set_owners(
+        [(p.tool, p.d["owners"]) for p in plans if p.tool is not None and p.tool.pk in new_ids]
+        + [
+            (p.tool, p.d["owners"])
+            for p in plans
+            if p.tool is not None and "owners" in p.tool_changes
+        ],
+        tenant,
+        actor,
+    )
+    audits = []
+    for p in plans:
+        assert p.tool is not None
+        if p.tool.pk in new_ids:
+            changes = {key: [None, value] for key, value in content_of(p.d).items()}
+            changes["version"] = [None, p.item.version]
+        elif p.tool.pk in changed:
+            changes = p.item.changes
+        else:
+            continue
+        audits.append(
+            audit(
+                tenant,
+                actor=actor,
+                action=AuditAction.IMPORT,
+                obj=p.tool,
+                tool=p.tool,
+                changes=changes,
+                reason=reason or f"import from {p.source.label}",
+                ip=ip,
+                save=False,
+            )
+        )
+    AuditLog.objects.bulk_create(audits, batch_size=1000)
+    if audits:
+        bump_on_commit(tenant)
+
+
+def _point_new_tools_at_their_version(tools: list[Tool]) -> None:
+    """A new tool has exactly one version: make it current in one UPDATE per batch, which
+    is much faster than updating ten thousand rows one CASE branch each."""
+    only_version = Subquery(ToolVersion.objects.filter(tool=OuterRef("pk")).values("pk")[:1])
+    ids = [t.pk for t in tools]
+    for start in range(0, len(ids), 1000):
+        Tool.objects.filter(pk__in=ids[start : start + 1000]).update(
+            current_version=only_version, head_version=only_version
+        )
+
+
+def _update_existing_tools(
+    plans: list[_Planned], created: dict[int, ToolVersion], now: Any
+) -> set[int]:
+    """Apply new versions, switches and tool-field changes to tools that existed; returns
+    the ids of the tools changed."""
     switched = {
         v.pk: v
         for v in ToolVersion.objects.filter(pk__in=[p.switch_to for p in plans if p.switch_to])
     }
-    touched, audits, owner_sets = [], [], []
+    touched = []
     for p in plans:
         tool = p.tool
-        assert tool is not None
-        target = created.get(tool.pk) or switched.get(p.switch_to)  # type: ignore[arg-type]
-        if target is None and not p.tool_changes:
+        if tool is None or p.item.action != "changed":
             continue
+        target = created.get(tool.pk) or switched.get(p.switch_to or 0)
         if target is not None:
             tool.current_version = tool.head_version = target
             tool.platform, tool.category = target.platform, target.category
@@ -326,46 +393,12 @@ def _apply_import(
             tool.archived_at = now if p.d["archived"] else None
         tool.updated_at = now
         touched.append(tool)
-        if getattr(tool, "_new", False) or "owners" in p.tool_changes:
-            owner_sets.append((tool, p.d["owners"]))
-        changes = p.item.changes
-        if getattr(tool, "_new", False):
-            changes = {key: [None, value] for key, value in content_of(p.d).items()}
-            changes["version"] = [None, p.item.version]
-        audits.append(
-            audit(
-                tenant,
-                actor=actor,
-                action=AuditAction.IMPORT,
-                obj=tool,
-                tool=tool,
-                changes=changes,
-                reason=reason or f"import from {p.source.label}",
-                ip=ip,
-                save=False,
-            )
-        )
-    Tool.objects.bulk_update(
-        touched,
-        [
-            "current_version",
-            "head_version",
-            "platform",
-            "category",
-            "description",
-            "status",
-            "enabled",
-            "archived_at",
-            "updated_at",
-        ],
-        batch_size=500,
-    )
-    tags = {t.pk: t.current_version.tags for t in touched if t.current_version is not None}
-    replace_tags([t for t in touched if t.pk in tags], tags)
-    _set_owners(owner_sets, tenant, actor)
-    AuditLog.objects.bulk_create(audits, batch_size=1000)
-    if touched:
-        bump_on_commit(tenant)
+    fields = ["current_version", "head_version", "platform", "category", "description"]
+    fields += ["status", "enabled", "archived_at", "updated_at"]
+    Tool.objects.bulk_update(touched, fields, batch_size=500)
+    retagged = [t for t in touched if t.current_version is not None]
+    replace_tags(retagged, {t.pk: t.current_version.tags for t in retagged})  # type: ignore[union-attr]
+    return {t.pk for t in touched}
 
 
 def _set_owners(owner_sets: list[tuple[Tool, list[str]]], tenant: Tenant, actor: Actor) -> None:
