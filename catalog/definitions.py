@@ -7,7 +7,6 @@ two definitions with the same meaning compare and hash the same.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -43,8 +42,12 @@ PREFERENCES = ("speed", "accuracy", "cost", "complexity", "completeness")
 
 
 def normalize(definition: dict[str, Any]) -> dict[str, Any]:
-    """A copy with every optional field filled with its default, in a stable shape."""
-    d = copy.deepcopy(definition)
+    """A copy with every optional field filled with its default, in a stable shape.
+
+    Nested JSON values (schemas, defaults, metadata, examples) are shared with the
+    input, not copied: treat both as read-only afterwards.
+    """
+    d = dict(definition)
     d.setdefault("status", "active")
     d.setdefault("enabled", True)
     d.setdefault("archived", False)

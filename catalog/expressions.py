@@ -13,6 +13,7 @@ import math
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import NamedTuple
 
 from simpleeval import InvalidExpression, NumberTooHigh, SimpleEval
 
@@ -91,7 +92,12 @@ class ExpressionError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-def _parse(expression: str) -> ast.Expression:
+class _Parsed(NamedTuple):
+    tree: ast.Expression
+    names: frozenset[str]  # the variables it reads
+
+
+def _parse(expression: str) -> _Parsed:
     if len(expression) > MAX_LENGTH:
         raise ExpressionError(f"is longer than {MAX_LENGTH} characters")
     try:
@@ -101,12 +107,16 @@ def _parse(expression: str) -> ast.Expression:
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
         raise ExpressionError(f"is too long: at most {MAX_NODES} parts")
+    called = set()
     for node in nodes:
         _check_node(node)
         if isinstance(node, ast.Constant):
             # Floats overflow loudly where ints would grow without bound.
             node.value = float(node.value)  # type: ignore[arg-type]  # checked above
-    return tree
+        elif isinstance(node, ast.Call):
+            called.add(id(node.func))
+    names = frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called)
+    return _Parsed(tree, names)
 
 
 def _check_node(node: ast.AST) -> None:
@@ -137,14 +147,9 @@ def _check_node(node: ast.AST) -> None:
             raise ExpressionError(f"raises to a power other than a number up to {MAX_EXPONENT}")
 
 
-@lru_cache(maxsize=4096)
 def variable_names(expression: str) -> frozenset[str]:
     """The variables an expression reads (function names excluded)."""
-    tree = _parse(expression)
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return frozenset(
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called
-    )
+    return _parse(expression).names
 
 
 def check(expression: str | float | int, variables: Iterable[str]) -> None:
@@ -184,7 +189,7 @@ def evaluate(expression: str | float | int, values: Mapping[str, float]) -> floa
     evaluator = _evaluator()
     evaluator.names = {k: float(v) for k, v in values.items()}
     try:
-        result = evaluator.eval(expression.strip(), previously_parsed=_parse(expression).body)
+        result = evaluator.eval(expression.strip(), previously_parsed=_parse(expression).tree.body)
     except ZeroDivisionError:
         raise ExpressionError("divides by zero for these values") from None
     except (OverflowError, MemoryError, NumberTooHigh):

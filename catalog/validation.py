@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +72,14 @@ class CompiledSchema:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self.full = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         try:
             self.fast: Any = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
         except (ValueError, jsonschema_rs.ValidationError):  # a construct only Python takes
             self.fast = None
+
+    @cached_property
+    def full(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def is_valid(self, instance: Any) -> bool:
         if self.fast is not None:
