@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_child(args)
     databases = DATABASES if args.db == "both" else (args.db,)
     print(f"Quiver catalog benchmark: {args.tools:,} tools x 3 versions, seed {args.seed}")
+    print(f"Code: {_code_version()}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="quiver-bench-") as scratch:
         tree = Path(scratch) / "tree"
@@ -79,6 +80,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 # -- the parent: one child process per database ------------------------------------------
+
+
+def _code_version() -> str:
+    """The commit measured, and whether files differ from it (read-only git commands)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+    except OSError:
+        return "unknown (no git)"
+    files = [line[3:] for line in changed if line.strip()]
+    if not files:
+        return f"commit {commit}"
+    return f"commit {commit} + uncommitted changes to " + ", ".join(files)
 
 
 def _write_tree(tree: Path, n_tools: int, seed: int) -> None:
@@ -151,7 +172,6 @@ def _run_child(args: argparse.Namespace) -> int:
     server = _server_version()
     say(f"migrated a fresh {connection.vendor} database ({server})")
     tenant = create_tenant(slug="bench", name="Benchmark")
-    rng = random.Random(args.seed)
     results: dict[str, Any] = {"db": args.child, "server": server}
     results["load"] = [os.getloadavg()[0]]
     results["imports"], names, sample = _measure_imports(tenant, args, say)
@@ -165,6 +185,7 @@ def _run_child(args: argparse.Namespace) -> int:
             command = _analyze()
             say(f"{command}: {perf_counter() - start:.2f} s")
         say(f"reads, {STATES[state]}:")
+        rng = random.Random(args.seed)  # the same names, filters and pages in both states
         results[state] = {
             "lookups": _measure_lookups(tenant, names, rng, say),
             "lists": _measure_lists(tenant, rng, say),

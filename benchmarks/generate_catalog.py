@@ -430,16 +430,15 @@ def _pattern(
         "x": x,
         "y": y,
     }
-    example_input = {key: samples[key] for key in required}
+    # Copies, so that no two parts of a definition share an object (YAML would alias them).
+    example_input = {key: copy.deepcopy(samples[key]) for key in required}
     for key in rng.sample(sorted(samples), rng.randint(0, len(samples))):
-        example_input[key] = samples[key]
+        example_input[key] = copy.deepcopy(samples[key])
     examples: list[dict[str, Any]] = [{"input": example_input}]
     if rng.random() < 0.5:
         examples[0]["output"] = {"result": [], "count": 0}
-        minimal = {key: samples[key] for key in required}
+        minimal = {key: copy.deepcopy(samples[key]) for key in required}
         examples.append({"description": "only what is required", "input": minimal})
-    # Copies, so that no two parts of a definition share an object (YAML would alias them).
-    examples = copy.deepcopy(examples)
     return {
         "name": name,
         "description": f"{name.replace('_', ' ').capitalize()} pass over the targets.",

@@ -172,6 +172,20 @@ def _plan_import(
         "tool_id", "version", "id", "content_hash", "state"
     ):
         versions.setdefault(row[0], {})[row[1]] = row[2:]
+    # The current content of every tool about to change, for diffs and version bumps.
+    # (A tool never published is compared with its newest draft.)
+    contents = _current_contents(
+        [
+            tool.current_version_id or tool.head_version_id
+            for source, d in checked
+            if (tool := existing.get(d["name"])) is not None
+            and (
+                tool.current_version is None
+                or tool.current_version.content_hash != content_hash(d)
+                or source.data.get("version") not in (None, tool.current_version.version)
+            )
+        ]
+    )
     owner_names = {name for _, d in checked for name in d["owners"]}
     owners = {u.get_username(): u for u in resolve_owners(tenant, owner_names)[0]}
     plans = []
@@ -185,7 +199,7 @@ def _plan_import(
         plan = (
             _plan_new(source, d)
             if tool is None
-            else _plan_existing(source, d, tool, versions.get(tool.pk, {}), report)
+            else _plan_existing(source, d, tool, versions.get(tool.pk, {}), contents, report)
         )
         if plan is not None:
             plans.append(plan)
@@ -209,6 +223,7 @@ def _plan_existing(
     d: dict[str, Any],
     tool: Tool,
     known: dict[str, tuple[int, str, str]],
+    contents: dict[int, dict[str, Any]],
     report: ImportReport,
 ) -> _Planned | None:
     current = tool.current_version
@@ -239,11 +254,11 @@ def _plan_existing(
             item.version = requested
     elif current is None or digest != current.content_hash or requested:
         plan.new_version = requested or suggest_version(
-            max(known, key=semver_key), _current_content(tool), d
+            max(known, key=semver_key), contents.get(tool.pk, {}), d
         )
         item.version = plan.new_version
     if current is not None and (plan.new_version or plan.switch_to):
-        item.changes = diff(content_of(_current_content(tool)), content_of(d))
+        item.changes = diff(content_of(contents[tool.pk]), content_of(d))
         item.changes["version"] = [current.version, item.version]
     plan.tool_changes = _tool_field_changes(tool, d)
     item.changes.update(plan.tool_changes)
@@ -252,13 +267,15 @@ def _plan_existing(
     return plan
 
 
-def _current_content(tool: Tool) -> dict[str, Any]:
-    cached = getattr(tool, "_current_definition", None)
-    if cached is None:
-        version = with_content(ToolVersion.objects.filter(pk=tool.current_version_id or 0)).get()
-        cached = normalize(definition_of(version, tool_fields=False))
-        tool._current_definition = cached  # type: ignore[attr-defined]
-    return cached
+def _current_contents(version_ids: list[int | None]) -> dict[int, dict[str, Any]]:
+    """Normalized definitions of these versions by tool id, loaded in batches."""
+    ids = [pk for pk in version_ids if pk is not None]
+    contents = {}
+    for start in range(0, len(ids), 500):
+        batch = ToolVersion.objects.filter(pk__in=ids[start : start + 500]).select_related("tool")
+        for version in with_content(batch):
+            contents[version.tool_id] = normalize(definition_of(version, tool_fields=False))
+    return contents
 
 
 def _tool_field_changes(tool: Tool, d: dict[str, Any]) -> dict[str, Any]:

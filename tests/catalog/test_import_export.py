@@ -266,3 +266,22 @@ def test_export_command_writes_the_tree(tenant: Tenant, tmp_path: Path) -> None:
 def test_export_command_refuses_an_unknown_tenant(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="No tenant called 'nope'"):
         call_command("export_tools", str(tmp_path), "--tenant", "nope")
+
+
+def test_import_publishes_over_a_tool_that_only_has_a_draft(tenant: Tenant) -> None:
+    draft_only = services.create_tool(tenant, definition=make_definition(), actor=None)
+    changed = make_definition(description="Imported.")
+    del changed["version"]
+    report = run_import(tenant, [Source("a.yaml", None, changed)])
+    assert (report.items[0].action, report.items[0].version) == ("changed", "1.0.1")
+    tool = Tool.objects.get(pk=draft_only.pk)
+    assert tool.current_version.description == "Imported."
+
+
+def test_a_new_version_of_the_same_content_is_made_when_asked(tenant: Tenant) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    report = run_import(tenant, [Source("a.yaml", None, make_definition(version="1.1.0"))])
+    assert (report.items[0].action, report.items[0].changes) == (
+        "changed",
+        {"version": ["1.0.0", "1.1.0"]},
+    )
