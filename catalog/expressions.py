@@ -91,12 +91,12 @@ class ExpressionError(ValueError):
     """An expression that may not be used; the message says why in plain words."""
 
 
-@lru_cache(maxsize=4096)
 class _Parsed(NamedTuple):
     tree: ast.Expression
     names: frozenset[str]  # the variables it reads
 
 
+@lru_cache(maxsize=4096)
 def _parse(expression: str) -> _Parsed:
     if len(expression) > MAX_LENGTH:
         raise ExpressionError(f"is longer than {MAX_LENGTH} characters")

@@ -33,6 +33,7 @@ from catalog.services.base import (
     Actor,
     audit,
     bump_on_commit,
+    make_current,
     replace_tags,
     require_role,
     resolve_owners,
@@ -325,7 +326,7 @@ def _apply_import(
         r.version.published_at = now
         r.version.published_by = actor
     save_versions(rows)
-    _point_new_tools_at_their_version(new_tools)
+    _point_at_newest_version([t.pk for t in new_tools], now)
     new_ids = {t.pk for t in new_tools}
     ToolTag.objects.bulk_create(
         [
@@ -375,14 +376,18 @@ def _apply_import(
         bump_on_commit(tenant)
 
 
-def _point_new_tools_at_their_version(tools: list[Tool]) -> None:
-    """A new tool has exactly one version: make it current in one UPDATE per batch, which
-    is much faster than updating ten thousand rows one CASE branch each."""
-    only_version = Subquery(ToolVersion.objects.filter(tool=OuterRef("pk")).values("pk")[:1])
-    ids = [t.pk for t in tools]
-    for start in range(0, len(ids), 1000):
-        Tool.objects.filter(pk__in=ids[start : start + 1000]).update(
-            current_version=only_version, head_version=only_version
+def _point_at_newest_version(tool_ids: list[int], now: Any) -> None:
+    """Make each tool's newest version current and mirror its list fields, one UPDATE per
+    batch of a thousand tools (bulk_update's CASE per row was most of a big import)."""
+    newest = ToolVersion.objects.filter(tool=OuterRef("pk")).order_by("-id")
+    for start in range(0, len(tool_ids), 1000):
+        Tool.objects.filter(pk__in=tool_ids[start : start + 1000]).update(
+            current_version=Subquery(newest.values("pk")[:1]),
+            head_version=Subquery(newest.values("pk")[:1]),
+            platform=Subquery(newest.values("platform")[:1]),
+            category=Subquery(newest.values("category")[:1]),
+            description=Subquery(newest.values("description")[:1]),
+            updated_at=now,
         )
 
 
@@ -391,31 +396,25 @@ def _update_existing_tools(
 ) -> set[int]:
     """Apply new versions, switches and tool-field changes to tools that existed; returns
     the ids of the tools changed."""
-    switched = {
-        v.pk: v
-        for v in ToolVersion.objects.filter(pk__in=[p.switch_to for p in plans if p.switch_to])
-    }
-    touched = []
-    for p in plans:
-        tool = p.tool
-        if tool is None or p.item.action != "changed":
-            continue
-        target = created.get(tool.pk) or switched.get(p.switch_to or 0)
-        if target is not None:
-            tool.current_version = tool.head_version = target
-            tool.platform, tool.category = target.platform, target.category
-            tool.description = target.description
-        tool.status, tool.enabled = p.d["status"], p.d["enabled"]
-        if p.d["archived"] != tool.is_archived:
-            tool.archived_at = now if p.d["archived"] else None
-        tool.updated_at = now
-        touched.append(tool)
-    fields = ["current_version", "head_version", "platform", "category", "description"]
-    fields += ["status", "enabled", "archived_at", "updated_at"]
-    Tool.objects.bulk_update(touched, fields, batch_size=500)
-    retagged = [t for t in touched if t.current_version is not None]
-    replace_tags(retagged, {t.pk: t.current_version.tags for t in retagged})  # type: ignore[union-attr]
-    return {t.pk for t in touched}
+    changed = [p for p in plans if p.tool is not None and p.item.action == "changed"]
+    _point_at_newest_version([p.tool.pk for p in changed if p.tool.pk in created], now)
+    for p in changed:
+        if p.switch_to:
+            target = ToolVersion.objects.get(pk=p.switch_to)
+            make_current(p.tool, target)
+    # Tool fields: one UPDATE per distinct combination of values.
+    groups: dict[tuple[str, bool, bool], list[int]] = {}
+    for p in changed:
+        if p.tool_changes:
+            key = (p.d["status"], p.d["enabled"], p.d["archived"])
+            groups.setdefault(key, []).append(p.tool.pk)
+    for (status, enabled, archived), ids in groups.items():
+        tools = Tool.objects.filter(pk__in=ids)
+        tools.filter(archived_at__isnull=archived).update(archived_at=now if archived else None)
+        tools.update(status=status, enabled=enabled, updated_at=now)
+    versions = {pk: v for pk, v in created.items() if pk in {p.tool.pk for p in changed}}
+    replace_tags(Tool.objects.filter(pk__in=versions), {pk: v.tags for pk, v in versions.items()})
+    return {p.tool.pk for p in changed}
 
 
 def _set_owners(owner_sets: list[tuple[Tool, list[str]]], tenant: Tenant, actor: Actor) -> None:
