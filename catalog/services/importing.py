@@ -412,9 +412,10 @@ def _update_existing_tools(
         tools = Tool.objects.filter(pk__in=ids)
         tools.filter(archived_at__isnull=archived).update(archived_at=now if archived else None)
         tools.update(status=status, enabled=enabled, updated_at=now)
-    versions = {pk: v for pk, v in created.items() if pk in {p.tool.pk for p in changed}}
+    changed_ids = {p.tool.pk for p in changed}
+    versions = {pk: v for pk, v in created.items() if pk in changed_ids}
     replace_tags(Tool.objects.filter(pk__in=versions), {pk: v.tags for pk, v in versions.items()})
-    return {p.tool.pk for p in changed}
+    return changed_ids
 
 
 def _set_owners(owner_sets: list[tuple[Tool, list[str]]], tenant: Tenant, actor: Actor) -> None:
