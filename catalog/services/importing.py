@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.definitions import (
@@ -326,8 +325,8 @@ def _apply_import(
         r.version.published_at = now
         r.version.published_by = actor
     save_versions(rows)
-    _point_at_newest_version([t.pk for t in new_tools], now)
     new_ids = {t.pk for t in new_tools}
+    _point_at_versions([r.version for r in rows if r.version.tool.pk in new_ids], now)
     ToolTag.objects.bulk_create(
         [
             ToolTag(tool_id=r.version.tool.pk, tenant=tenant, name=name)
@@ -376,19 +375,26 @@ def _apply_import(
         bump_on_commit(tenant)
 
 
-def _point_at_newest_version(tool_ids: list[int], now: Any) -> None:
-    """Make each tool's newest version current and mirror its list fields, one UPDATE per
-    batch of a thousand tools (bulk_update's CASE per row was most of a big import)."""
-    newest = ToolVersion.objects.filter(tool=OuterRef("pk")).order_by("-id")
-    for start in range(0, len(tool_ids), 1000):
-        Tool.objects.filter(pk__in=tool_ids[start : start + 1000]).update(
-            current_version=Subquery(newest.values("pk")[:1]),
-            head_version=Subquery(newest.values("pk")[:1]),
-            platform=Subquery(newest.values("platform")[:1]),
-            category=Subquery(newest.values("category")[:1]),
-            description=Subquery(newest.values("description")[:1]),
-            updated_at=now,
-        )
+def _point_at_versions(versions: list[ToolVersion], now: Any) -> None:
+    """Make these versions current for their tools and mirror their list fields.
+
+    One UPDATE ... FROM per thousand versions, joined on the version ids: set-based, so
+    it stays fast at ten thousand tools where bulk_update's CASE per row, or a
+    correlated subquery on fresh tables without statistics, did not.
+    """
+    tool_table = connection.ops.quote_name(Tool._meta.db_table)
+    version_table = connection.ops.quote_name(ToolVersion._meta.db_table)
+    ids = [v.pk for v in versions]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 1000):
+            batch = ids[start : start + 1000]
+            cursor.execute(
+                f"UPDATE {tool_table} SET current_version_id = v.id, head_version_id = v.id, "  # noqa: S608
+                "platform = v.platform, category = v.category, description = v.description, "
+                f"updated_at = %s FROM {version_table} AS v "
+                f"WHERE v.tool_id = {tool_table}.id AND v.id IN ({', '.join(['%s'] * len(batch))})",
+                [now, *batch],
+            )
 
 
 def _update_existing_tools(
@@ -397,7 +403,7 @@ def _update_existing_tools(
     """Apply new versions, switches and tool-field changes to tools that existed; returns
     the ids of the tools changed."""
     changed = [p for p in plans if p.tool is not None and p.item.action == "changed"]
-    _point_at_newest_version([p.tool.pk for p in changed if p.tool.pk in created], now)
+    _point_at_versions([created[p.tool.pk] for p in changed if p.tool.pk in created], now)
     for p in changed:
         if p.switch_to:
             target = ToolVersion.objects.get(pk=p.switch_to)
