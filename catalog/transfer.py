@@ -4,7 +4,9 @@ tree such as ``tools/<platform>/<name>.yaml``. Nothing here touches the database
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import yaml
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+PARALLEL_FROM = 500  # files; below this, starting processes costs more than it saves
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -115,7 +118,11 @@ def parse_text(text: str, filename: str) -> ReadResult:
 
 
 def read_path(path: Path) -> ReadResult:
-    """Every definition in a file or, recursively and in name order, a folder."""
+    """Every definition in a file or, recursively and in name order, a folder.
+
+    Large trees are parsed by one process per core: building Python objects from YAML
+    is most of the time an import of thousands of files takes.
+    """
     result = ReadResult()
     if not path.exists():
         result.problems.append(Problem(str(path), "", "does not exist"))
@@ -123,10 +130,20 @@ def read_path(path: Path) -> ReadResult:
     files = [path] if path.is_file() else sorted(_definition_files(path))
     if not files:
         result.problems.append(Problem(str(path), "", "holds no .yaml, .yml or .json files"))
-    for file in files:
-        label = str(file.relative_to(path)) if path.is_dir() else file.name
-        merge(result, read_bytes(file.read_bytes(), label))
+    labels = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
+    cores = os.cpu_count() or 1
+    if len(files) >= PARALLEL_FROM and cores > 1:
+        with ProcessPoolExecutor(max_workers=cores) as pool:
+            parts = list(pool.map(_read_file, files, labels, chunksize=100))
+    else:
+        parts = list(map(_read_file, files, labels))
+    for part in parts:
+        merge(result, part)
     return result
+
+
+def _read_file(file: Path, label: str) -> ReadResult:
+    return read_bytes(file.read_bytes(), label)
 
 
 def _definition_files(folder: Path) -> Iterator[Path]:
