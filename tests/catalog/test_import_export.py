@@ -285,3 +285,16 @@ def test_a_new_version_of_the_same_content_is_made_when_asked(tenant: Tenant) ->
         "changed",
         {"version": ["1.0.0", "1.1.0"]},
     )
+
+
+def test_a_large_tree_read_in_parallel_gives_the_same_result(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    tree(tmp_path, many(6))
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    serial = read_path(tmp_path)
+    monkeypatch.setattr("catalog.transfer.PARALLEL_FROM", 2)
+    parallel = read_path(tmp_path)
+    assert parallel == serial
+    assert len(parallel.sources) == 6
+    assert len(parallel.problems) == 1
