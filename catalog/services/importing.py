@@ -402,23 +402,22 @@ def _update_existing_tools(
 ) -> set[int]:
     """Apply new versions, switches and tool-field changes to tools that existed; returns
     the ids of the tools changed."""
-    changed = [p for p in plans if p.tool is not None and p.item.action == "changed"]
-    _point_at_versions([created[p.tool.pk] for p in changed if p.tool.pk in created], now)
-    for p in changed:
+    changed = [(p, p.tool) for p in plans if p.tool is not None and p.item.action == "changed"]
+    _point_at_versions([created[t.pk] for _, t in changed if t.pk in created], now)
+    for p, tool in changed:
         if p.switch_to:
-            target = ToolVersion.objects.get(pk=p.switch_to)
-            make_current(p.tool, target)
+            make_current(tool, ToolVersion.objects.get(pk=p.switch_to))
     # Tool fields: one UPDATE per distinct combination of values.
     groups: dict[tuple[str, bool, bool], list[int]] = {}
-    for p in changed:
+    for p, tool in changed:
         if p.tool_changes:
             key = (p.d["status"], p.d["enabled"], p.d["archived"])
-            groups.setdefault(key, []).append(p.tool.pk)
+            groups.setdefault(key, []).append(tool.pk)
     for (status, enabled, archived), ids in groups.items():
         tools = Tool.objects.filter(pk__in=ids)
         tools.filter(archived_at__isnull=archived).update(archived_at=now if archived else None)
         tools.update(status=status, enabled=enabled, updated_at=now)
-    changed_ids = {p.tool.pk for p in changed}
+    changed_ids = {t.pk for _, t in changed}
     versions = {pk: v for pk, v in created.items() if pk in changed_ids}
     replace_tags(Tool.objects.filter(pk__in=versions), {pk: v.tags for pk, v in versions.items()})
     return changed_ids

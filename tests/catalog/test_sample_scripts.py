@@ -22,6 +22,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from catalog import expressions
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = ROOT / "catalog" / "sample_catalog"
 FORMAT_SCHEMA = json.loads(
@@ -107,80 +109,6 @@ def patterns_of(tool: dict[str, Any]) -> list[dict[str, Any]]:
 
 def iter_examples(tool: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for p in patterns_of(tool) for e in p.get("examples", [])]
-
-
-# -- Estimate expressions ----------------------------------------------------------
-
-FUNCTIONS: dict[str, Callable[..., float]] = {
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "round": round,
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "log": math.log,
-    "log2": math.log2,
-    "log10": math.log10,
-    "sqrt": math.sqrt,
-}
-BINARY: dict[type, Callable[[float, float], float]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.FloorDiv: lambda a, b: a // b,
-    ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: a**b,
-}
-COMPARE: dict[type, Callable[[float, float], bool]] = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-}
-
-
-def evaluate_estimate(expression: str | float, variables: dict[str, float]) -> float:
-    """Evaluate an estimate with a whitelist walker; anything else fails the test."""
-    if isinstance(expression, int | float) and not isinstance(expression, bool):
-        return float(expression)
-    assert isinstance(expression, str), f"estimate {expression!r} must be a string or number"
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant):
-            assert isinstance(node.value, int | float) and not isinstance(node.value, bool)
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            assert node.id in variables, f"{node.id} is not a declared context variable"
-            return float(variables[node.id])
-        if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
-            if isinstance(node.op, ast.Pow):
-                assert isinstance(node.right, ast.Constant) and abs(node.right.value) <= 10
-            return BINARY[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Compare):
-            left = walk(node.left)
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
-                right = walk(right_node)
-                if not COMPARE[type(op)](left, right):
-                    return 0.0
-                left = right
-            return 1.0
-        if isinstance(node, ast.IfExp):
-            return walk(node.body) if walk(node.test) else walk(node.orelse)
-        if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS, "bad call"
-            assert not node.keywords and node.args
-            return float(FUNCTIONS[node.func.id](*(walk(arg) for arg in node.args)))
-        raise AssertionError(f"{type(node).__name__} is not allowed in {expression!r}")
-
-    return walk(ast.parse(expression.strip(), mode="eval"))
 
 
 # -- Catalog-wide checks -----------------------------------------------------------
@@ -298,7 +226,7 @@ def test_patterns_are_complete(tool: dict[str, Any]) -> None:
                 name: spec.get("sample", 1) for name, spec in pattern["context_variables"].items()
             }
             for key in ("time_estimate_ms", "cost_estimate"):
-                value = evaluate_estimate(pattern[key], samples)
+                value = expressions.evaluate(pattern[key], samples)
                 assert math.isfinite(value) and value >= 0, (where, key, value)
             assert set(pattern["required_inputs"]) <= set(tool["input_schema"]["properties"])
             assert pattern["expected_outputs"] and pattern["limitations"], where
