@@ -244,12 +244,17 @@ def _counting_queries() -> Iterator[list[int]]:
 def _measure_imports(
     tenant: Any, args: argparse.Namespace, say: Callable[[str], None]
 ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
-    """Read the tree, import 1.0.0, 1.1.0 and 1.2.0, then 1.2.0 again (no changes)."""
+    """Read the tree, import 1.0.0, 1.1.0 and 1.2.0, then 1.2.0 again (no changes).
+
+    Like ``manage.py import_tools``, each step runs with the garbage collector paused.
+    """
+    from catalog.memory import collector_paused
     from catalog.services.importing import import_definitions
     from catalog.transfer import Source, read_path
 
     start = perf_counter()
-    read = read_path(args.tree)
+    with collector_paused():
+        read = read_path(args.tree)
     read_s = perf_counter() - start
     if read.problems or len(read.sources) != args.tools:
         raise SystemExit(f"reading the tree went wrong: {read.problems[:5]}")
@@ -264,7 +269,7 @@ def _measure_imports(
                 Source(f"{d['platform']}/{d['name']}.yaml", None, d)
                 for d in generate(args.tools, args.seed, version_index)
             ]
-        with _counting_queries() as queries:
+        with _counting_queries() as queries, collector_paused():
             start = perf_counter()
             report = import_definitions(tenant, sources, actor=None, reason="benchmark")
             seconds = perf_counter() - start

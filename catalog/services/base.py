@@ -90,6 +90,9 @@ def audit(
 ) -> AuditLog:
     entry = AuditLog(
         tenant=tenant,
+        # Set here, not by the database default: bulk inserts of imports then send a
+        # value instead of building a Now() expression per row.
+        created_at=timezone.now(),
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "system",
         ip=ip or None,
@@ -104,6 +107,18 @@ def audit(
     if save:
         entry.save()
     return entry
+
+
+def creation_changes(d: dict[str, Any], version: ToolVersion) -> dict[str, Any]:
+    """What a new tool's audit row records: its identity and version. The full content
+    is kept, immutable, in the version the row names by number and hash."""
+    return {
+        "version": [None, version.version],
+        "content_hash": [None, version.content_hash],
+        "platform": [None, d["platform"]],
+        "category": [None, d["category"]],
+        "description": [None, d["description"]],
+    }
 
 
 def bump_on_commit(tenant: Tenant) -> None:

@@ -32,6 +32,7 @@ from catalog.services.base import (
     Actor,
     audit,
     bump_on_commit,
+    creation_changes,
     make_current,
     replace_tags,
     require_role,
@@ -336,7 +337,8 @@ def _apply_import(
         ],
         batch_size=1000,
     )
-    changed = _update_existing_tools(plans, {r.version.tool.pk: r.version for r in rows}, now)
+    created_versions = {r.version.tool.pk: r.version for r in rows}
+    changed = _update_existing_tools(plans, created_versions, now)
     _set_owners(
         [(p.tool, p.d["owners"]) for p in plans if p.tool is not None and p.tool.pk in new_ids]
         + [
@@ -351,8 +353,7 @@ def _apply_import(
     for p in plans:
         assert p.tool is not None
         if p.tool.pk in new_ids:
-            changes = {key: [None, value] for key, value in content_of(p.d).items()}
-            changes["version"] = [None, p.item.version]
+            changes = creation_changes(p.d, created_versions[p.tool.pk])
         elif p.tool.pk in changed:
             changes = p.item.changes
         else:

@@ -30,6 +30,7 @@ from catalog.services.base import (
     StaleEdit,
     audit,
     bump_on_commit,
+    creation_changes,
     locked,
     make_current,
     require_role,
@@ -85,8 +86,7 @@ def create_tool(
         action=AuditAction.CREATE,
         obj=tool,
         tool=tool,
-        changes={key: [None, value] for key, value in content_of(d).items()}
-        | {"version": [None, rows.version.version]},
+        changes=creation_changes(d, rows.version),
         reason=reason,
         ip=ip,
     )

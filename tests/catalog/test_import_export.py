@@ -298,3 +298,18 @@ def test_a_large_tree_read_in_parallel_gives_the_same_result(
     assert parallel == serial
     assert len(parallel.sources) == 6
     assert len(parallel.problems) == 1
+
+
+def test_the_import_command_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
+    import gc
+
+    from catalog.memory import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    tree(tmp_path, many(1))
+    call_command("import_tools", str(tmp_path), "--tenant", "newco")
+    assert gc.isenabled()

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from catalog import services
+from catalog.memory import collector_paused
 from catalog.models import Tenant
 from catalog.services import ImportFailed, ImportReport
 from catalog.transfer import read_path
@@ -34,6 +35,13 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Why; kept in the audit log.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with collector_paused():
+            report = self._import(options)
+        self._print(report, verbosity=options["verbosity"])
+        if not report.ok:
+            raise CommandError(f"Dry run found problems: {report.summary()}")
+
+    def _import(self, options: dict[str, Any]) -> ImportReport:
         read = read_path(options["path"])
         try:
             with transaction.atomic():
@@ -54,9 +62,7 @@ class Command(BaseCommand):
         except ImportFailed as exc:
             self._print_problems(exc.report)
             raise CommandError(str(exc)) from None
-        self._print(report, verbosity=options["verbosity"])
-        if not report.ok:
-            raise CommandError(f"Dry run found problems: {report.summary()}")
+        return report
 
     def _print(self, report: ImportReport, *, verbosity: int) -> None:
         for item in report.items:
