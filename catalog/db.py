@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from django.db import models
+from django.apps import apps
+from django.db import connection, models
 from django.db.models.lookups import Exact
 
 
@@ -24,3 +25,13 @@ class JSONTypeOf(models.Func):
 def json_shape(name: str, field: str, kind: str) -> models.CheckConstraint:
     """A check constraint that a JSON column holds an object or an array."""
     return models.CheckConstraint(condition=Exact(JSONTypeOf(field), models.Value(kind)), name=name)
+
+
+def analyze_catalog() -> None:
+    """Refresh the planner's statistics after a bulk import on PostgreSQL, so lists of
+    thousands of freshly imported tools get good plans before autovacuum comes by."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [m._meta.db_table for m in apps.get_app_config("catalog").get_models()]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))

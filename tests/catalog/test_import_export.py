@@ -313,3 +313,11 @@ def test_the_import_command_pauses_the_collector_and_restores_it(tmp_path: Path)
     tree(tmp_path, many(1))
     call_command("import_tools", str(tmp_path), "--tenant", "newco")
     assert gc.isenabled()
+
+
+def test_catalog_statistics_can_be_refreshed_after_a_bulk_import(tenant: Tenant) -> None:
+    from catalog.db import analyze_catalog
+
+    run_import(tenant, [Source("a.yaml", None, make_definition())])
+    analyze_catalog()  # ANALYZE on PostgreSQL, nothing to do on SQLite
+    assert Tool.objects.filter(tenant=tenant).count() == 1

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from catalog import services
+from catalog.db import analyze_catalog
 from catalog.memory import collector_paused
 from catalog.models import Tenant
 from catalog.services import ImportFailed, ImportReport
@@ -37,6 +38,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with collector_paused():
             report = self._import(options)
+        if not report.dry_run and report.count("new") + report.count("changed") >= 1000:
+            analyze_catalog()
         self._print(report, verbosity=options["verbosity"])
         if not report.ok:
             raise CommandError(f"Dry run found problems: {report.summary()}")
