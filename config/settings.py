@@ -110,6 +110,15 @@ else:
             "init_command": "PRAGMA journal_mode=WAL;",
             "transaction_mode": "IMMEDIATE",
         }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Catalogs live in memory or on SSD: with PostgreSQL's default random_page_cost
+        # (4, for spinning disks) deep pages of a 10,000-tool list sorted in memory
+        # instead of walking the (tenant, enabled, name) index, at 3x the time.
+        page_cost = env.float("DB_RANDOM_PAGE_COST", default=1.1)
+        DATABASES["default"]["OPTIONS"] = {
+            **(DATABASES["default"].get("OPTIONS") or {}),
+            "options": f"-c random_page_cost={page_cost}",
+        }
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
