@@ -382,9 +382,3 @@ def _check_pattern(
                 where = json_path(error.absolute_path, f"{path}.examples[{ei}].input")
                 errors.append(FieldError(where, f"does not fit the input schema: {error.message}"))
     return errors
-
-
-def raise_if_invalid(data: Any) -> None:
-    errors = validate_definition(data)
-    if errors:
-        raise DefinitionInvalid(errors)
