@@ -139,8 +139,15 @@ class VersionRows:
 
 
 def version_rows(
-    tool: Tool, d: dict[str, Any], *, version: str, parent: ToolVersion | None, actor: Actor
+    tool: Tool,
+    d: dict[str, Any],
+    *,
+    version: str,
+    parent: ToolVersion | None,
+    actor: Actor,
+    digest: str = "",
 ) -> VersionRows:
+    """Unsaved rows of a version; ``digest`` is the content hash when already known."""
     runtime = d["runtime"]
     rows = VersionRows(
         ToolVersion(
@@ -162,7 +169,7 @@ def version_rows(
             timeout_s=runtime["timeout_s"],
             memory_mb=runtime["memory_mb"],
             network_allowed=runtime["network"],
-            content_hash=content_hash(d),
+            content_hash=digest or content_hash(d),
             created_by=actor,
         )
     )

@@ -106,6 +106,7 @@ class _Planned:
     new_version: str | None = None  # a version to create and make current
     switch_to: int | None = None  # an existing version id to make current
     tool_changes: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""  # content hash of d, computed once
 
 
 def import_definitions(
@@ -160,6 +161,7 @@ def _plan_import(
     tenant: Tenant, checked: list[tuple[Source, dict]], report: ImportReport
 ) -> list[_Planned]:
     names = [d["name"] for _, d in checked]
+    digests = {d["name"]: content_hash(d) for _, d in checked}
     existing = {
         tool.name: tool
         for tool in Tool.objects.for_tenant(tenant)
@@ -182,7 +184,7 @@ def _plan_import(
             if (tool := existing.get(d["name"])) is not None
             and (
                 tool.current_version is None
-                or tool.current_version.content_hash != content_hash(d)
+                or tool.current_version.content_hash != digests[d["name"]]
                 or source.data.get("version") not in (None, tool.current_version.version)
             )
         ]
@@ -197,10 +199,13 @@ def _plan_import(
             )
         d["owners"] = sorted(set(d["owners"]) & set(owners))
         tool = existing.get(d["name"])
+        digest = digests[d["name"]]
         plan = (
-            _plan_new(source, d)
+            _plan_new(source, d, digest)
             if tool is None
-            else _plan_existing(source, d, tool, versions.get(tool.pk, {}), contents, report)
+            else _plan_existing(
+                source, d, digest, tool, versions.get(tool.pk, {}), contents, report
+            )
         )
         if plan is not None:
             plans.append(plan)
@@ -208,7 +213,7 @@ def _plan_import(
     return plans
 
 
-def _plan_new(source: Source, d: dict[str, Any]) -> _Planned:
+def _plan_new(source: Source, d: dict[str, Any], digest: str) -> _Planned:
     number = source.data.get("version") or "1.0.0"
     return _Planned(
         source,
@@ -216,19 +221,20 @@ def _plan_new(source: Source, d: dict[str, Any]) -> _Planned:
         None,
         ImportItem(d["name"], source.label, "new", number),
         new_version=number,
+        digest=digest,
     )
 
 
 def _plan_existing(
     source: Source,
     d: dict[str, Any],
+    digest: str,
     tool: Tool,
     known: dict[str, tuple[int, str, str]],
     contents: dict[int, dict[str, Any]],
     report: ImportReport,
 ) -> _Planned | None:
     current = tool.current_version
-    digest = content_hash(d)
     requested = source.data.get("version")
     item = ImportItem(
         d["name"],
@@ -237,7 +243,7 @@ def _plan_existing(
         current.version if current else "",
         previous_version=current.version if current else None,
     )
-    plan = _Planned(source, d, tool, item)
+    plan = _Planned(source, d, tool, item, digest=digest)
     if requested and requested in known:
         version_id, known_hash, _state = known[requested]
         if known_hash != digest:
@@ -317,7 +323,14 @@ def _apply_import(
         if p.tool is None:
             p.tool = next(fresh)
     rows = [
-        version_rows(p.tool, p.d, version=p.new_version, parent=p.tool.current_version, actor=actor)
+        version_rows(
+            p.tool,
+            p.d,
+            version=p.new_version,
+            parent=p.tool.current_version,
+            actor=actor,
+            digest=p.digest,
+        )
         for p in plans
         if p.new_version and p.tool is not None
     ]
