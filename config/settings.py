@@ -67,7 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "catalog.tenancy.TenantMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "catalog.context.navigation",
             ],
         },
     },
@@ -193,7 +196,35 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:dashboard"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+
+# Failed sign-ins: slowed after a few, then locked for a while (catalog/signin.py).
+SIGNIN_SLOW_AFTER = env.int("SIGNIN_SLOW_AFTER", default=3)
+SIGNIN_LOCK_AFTER = env.int("SIGNIN_LOCK_AFTER", default=10)
+SIGNIN_LOCK_SECONDS = env.int("SIGNIN_LOCK_SECONDS", default=15 * 60)
+
+# Scripts and styles come only from our own static files: no inline script, style
+# attribute or event handler anywhere (htmx is configured not to inject its styles).
+CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# Uploads: import files are read in memory, within these bounds (catalog/uploads).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+QUIVER_IMPORT_MAX_BYTES = env.int("QUIVER_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

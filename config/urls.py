@@ -1,6 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from catalog.views import account
 
 urlpatterns = [
+    path("login/", account.login_view, name="login"),
+    path("logout/", account.logout_view, name="logout"),
+    path("tenant/", account.switch_tenant, name="switch_tenant"),
     path("admin/", admin.site.urls),
+    path("", include("catalog.urls")),
 ]

@@ -1,0 +1,47 @@
+"""Guards every catalog page uses: signed in, working in a tenant, holding a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from catalog.models import Role
+
+View = Callable[..., HttpResponse]
+
+
+def role_required(role: str = Role.VIEWER) -> Callable[[View], View]:
+    """Signed in, with a tenant, holding at least ``role`` there; else 403.
+
+    The view gets a ``TenantRequest``: ``request.tenant`` and ``request.role`` are set.
+    """
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            tenant = getattr(request, "tenant", None)
+            if tenant is None:
+                return render(request, "catalog/no_tenant.html", status=403)
+            if Role.rank(request.role) < Role.rank(role):  # type: ignore[attr-defined]
+                raise PermissionDenied(f"This needs the {role} role in {tenant.name}.")
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address audit rows and sign-in throttling record.
+
+    REMOTE_ADDR is the peer; behind a trusted proxy (BEHIND_TLS_PROXY) a deployment
+    should set it from X-Forwarded-For in the proxy itself.
+    """
+    return request.META.get("REMOTE_ADDR", "") or ""
