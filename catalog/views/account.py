@@ -49,14 +49,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             signin.record_failure(username, ip)
             refused = signin.refusal(username, ip)
-            if refused:
-                form.add_error(None, refused.message)
-    return render(
-        request,
-        "registration/login.html",
-        {"form": form, "next": _next_url(request)},
-        status=status,
-    )
+    context = {
+        "form": form,
+        "next": _next_url(request),
+        "refusal": refused.message if refused else "",
+    }
+    response = render(request, "registration/login.html", context, status=status)
+    if status == 429 and refused:
+        response.headers["Retry-After"] = str(refused.seconds)
+    return response
 
 
 @require_POST
