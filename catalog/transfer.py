@@ -101,6 +101,11 @@ def parse_text(text: str, filename: str) -> ReadResult:
         problem = getattr(exc, "problem", None) or str(exc)
         result.problems.append(Problem(filename, "", f"is not valid YAML: {where}{problem}"))
         return result
+    if _expands_beyond(documents, len(text) + 1000):
+        result.problems.append(
+            Problem(filename, "", "uses YAML aliases that expand to far more data than the file")
+        )
+        return result
     items: list[Any] = []
     for doc in documents:
         if isinstance(doc, dict) and "name" not in doc and isinstance(doc.get("tools"), list):
@@ -115,6 +120,26 @@ def parse_text(text: str, filename: str) -> ReadResult:
     for index, item in enumerate(items):
         result.sources.append(Source(filename, None if single else index, item))
     return result
+
+
+def _expands_beyond(value: Any, limit: int) -> bool:
+    """Whether loaded data holds more than ``limit`` values when aliases are expanded.
+
+    Without aliases every value takes at least a character of text, so a count above
+    the text's length means a "billion laughs" document: refused before anything walks it.
+    """
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def read_path(path: Path) -> ReadResult:

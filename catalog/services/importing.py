@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,11 @@ from catalog.transfer import Problem, Source
 from catalog.validation import check_definition
 
 # -- import ------------------------------------------------------------------------------
+
+# Told how far an import has got: (stage, done, total), stage one of "checking",
+# "comparing" or "writing". The web wizard shows it as a progress bar.
+Progress = Callable[[str, int, int], None]
+WRITE_BATCH = 500  # tools written per round of bulk inserts; progress advances per round
 
 
 @dataclass
@@ -118,31 +123,42 @@ def import_definitions(
     ip: str | None = None,
     dry_run: bool = False,
     problems: Iterable[Problem] = (),
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Apply definitions all-or-nothing: every problem is reported before anything changes.
 
     The same content is left alone; changed content becomes a new published version.
     With ``dry_run`` the report says what would happen and nothing is written.
     Raises ImportFailed (nothing changed) when any definition has a problem.
+    ``progress``, if given, is called as the stages advance.
     """
     require_role(actor, tenant, Role.EDITOR)
     report = ImportReport(problems=list(problems), dry_run=dry_run)
-    checked = _check_sources(sources, report)
+    tell = progress or _silent
+    checked = _check_sources(sources, report, tell)
     with transaction.atomic():
+        tell("comparing", 0, len(checked))
         plans = _plan_import(tenant, checked, report)
         if not report.ok:
             if dry_run:
                 return report
             raise ImportFailed(report)
         if not dry_run:
-            _apply_import(tenant, plans, actor=actor, reason=reason, ip=ip)
+            _apply_import(tenant, plans, actor=actor, reason=reason, ip=ip, progress=tell)
     return report
 
 
-def _check_sources(sources: list[Source], report: ImportReport) -> list[tuple[Source, dict]]:
+def _silent(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def _check_sources(
+    sources: list[Source], report: ImportReport, progress: Progress
+) -> list[tuple[Source, dict]]:
     checked = []
     seen: dict[str, str] = {}
-    for source in sources:
+    for number, source in enumerate(sources):
+        progress("checking", number, len(sources))
         errors, d = check_definition(source.data)
         report.problems.extend(Problem(source.label, e.path, e.message) for e in errors)
         if d is None:
@@ -154,6 +170,7 @@ def _check_sources(sources: list[Source], report: ImportReport) -> list[tuple[So
             continue
         seen[d["name"]] = source.label
         checked.append((source, d))
+    progress("checking", len(sources), len(sources))
     return checked
 
 
@@ -300,9 +317,36 @@ def _tool_field_changes(tool: Tool, d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_import(
-    tenant: Tenant, plans: list[_Planned], *, actor: Actor, reason: str, ip: str | None
+    tenant: Tenant,
+    plans: list[_Planned],
+    *,
+    actor: Actor,
+    reason: str,
+    ip: str | None,
+    progress: Progress,
 ) -> None:
+    """Write the plans in rounds of bulk inserts, so that progress can be told."""
     now = timezone.now()
+    written = False
+    for start in range(0, len(plans), WRITE_BATCH):
+        progress("writing", start, len(plans))
+        batch = plans[start : start + WRITE_BATCH]
+        written |= _write_batch(tenant, batch, actor=actor, reason=reason, ip=ip, now=now)
+    progress("writing", len(plans), len(plans))
+    if written:
+        bump_on_commit(tenant)
+
+
+def _write_batch(
+    tenant: Tenant,
+    plans: list[_Planned],
+    *,
+    actor: Actor,
+    reason: str,
+    ip: str | None,
+    now: Any,
+) -> bool:
+    """Write one round of plans; returns whether anything changed (an audit row)."""
     new_tools = [
         Tool(
             tenant=tenant,
@@ -385,8 +429,7 @@ def _apply_import(
             )
         )
     AuditLog.objects.bulk_create(audits, batch_size=1000)
-    if audits:
-        bump_on_commit(tenant)
+    return bool(audits)
 
 
 def _point_at_versions(versions: list[ToolVersion], now: Any) -> None:

@@ -8,12 +8,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from catalog.models import Role
 
-View = Callable[..., HttpResponse]
+# HttpResponseBase: downloads are StreamingHttpResponses.
+View = Callable[..., HttpResponseBase]
 
 
 def role_required(role: str = Role.VIEWER) -> Callable[[View], View]:
@@ -25,7 +27,7 @@ def role_required(role: str = Role.VIEWER) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         @login_required
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             tenant = getattr(request, "tenant", None)
             if tenant is None:
                 return render(request, "catalog/no_tenant.html", status=403)

@@ -321,3 +321,19 @@ def test_catalog_statistics_can_be_refreshed_after_a_bulk_import(tenant: Tenant)
     run_import(tenant, [Source("a.yaml", None, make_definition())])
     analyze_catalog()  # ANALYZE on PostgreSQL, nothing to do on SQLite
     assert Tool.objects.filter(tenant=tenant).count() == 1
+
+
+def test_yaml_alias_bomb_is_refused_quickly() -> None:
+    import time
+
+    from catalog.transfer import parse_text
+
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    started = time.perf_counter()
+    result = parse_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert time.perf_counter() - started < 2
+    assert not result.sources
+    assert "expand to far more data" in result.problems[0].message
