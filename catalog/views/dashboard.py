@@ -1,10 +1,34 @@
-"""PLACEHOLDER: being written; replace this whole module."""
+"""The first page: the catalog counted, what changed lately, and what needs attention."""
 
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
 
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from catalog import insights
+from catalog.models import Role
+from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
+from catalog.views.audit import audit_rows
 
 
-@role_required()
-def dashboard(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("dashboard is not built yet")
+@role_required(Role.VIEWER)
+@require_GET
+def dashboard(request: TenantRequest) -> HttpResponse:
+    counts, attention = insights.dashboard_figures(request.tenant)
+    if counts.is_empty:
+        return render(request, "catalog/dashboard.html", {"counts": counts})
+    return render(
+        request,
+        "catalog/dashboard.html",
+        {
+            "counts": counts,
+            "recent_tools": insights.recently_changed(request.tenant),
+            "recent_audit": audit_rows(insights.recent_audit(request.tenant)),
+            "attention": attention,
+            "attention_summary": [
+                (insights.WARNING_LABELS[code], n) for code, n in attention.by_code.most_common()
+            ],
+        },
+    )

@@ -1,35 +1,447 @@
-"""PLACEHOLDER: being written; replace this whole module."""
+"""One tool's page: its definition in words, its versions and their diff, and the verbs
+on it (publish, roll back, discard a draft, enable, deprecate, archive, ...)."""
 
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
 
-from catalog.views.access import role_required
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog import readable, services
+from catalog.definitions import content_of, diff
+from catalog.insights import tool_warnings
+from catalog.models import (
+    AuditLog,
+    Capability,
+    Pattern,
+    Role,
+    Tool,
+    ToolStatus,
+    ToolVersion,
+    VersionState,
+)
+from catalog.selectors import definition_of, with_content
+from catalog.tenancy import TenantRequest
+from catalog.transfer import dump_yaml
+from catalog.views.access import client_ip, role_required
+from catalog.views.audit import audit_rows
+
+AUDIT_SHOWN = 20
+REASON_REQUIRED = "Say why in a few words; it goes into the audit log."
+
+# -- forms -------------------------------------------------------------------------------
 
 
-@role_required()
-def tool_detail(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("tool_detail is not built yet")
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False)
 
 
-@role_required()
-def tool_diff(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("tool_diff is not built yet")
+class RequiredReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, error_messages={"required": REASON_REQUIRED})
 
 
-@role_required()
-def tool_rollback(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("tool_rollback is not built yet")
+class VersionChoiceForm(forms.Form):
+    """A form whose version fields accept only the numbers of the tool's versions."""
+
+    version_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, versions: list[ToolVersion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(v.version, v.version) for v in versions]
+        for name in self.version_fields:
+            self.fields[name] = forms.ChoiceField(
+                choices=choices,
+                error_messages={"invalid_choice": "this tool has no version %(value)s"},
+            )
 
 
-@role_required()
-def tool_state(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("tool_state is not built yet")
+class RollbackForm(VersionChoiceForm):
+    version_fields = ("to_version",)
+    reason = forms.CharField(max_length=500, error_messages={"required": REASON_REQUIRED})
 
 
-@role_required()
-def version_publish(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("version_publish is not built yet")
+class CompareForm(VersionChoiceForm):
+    version_fields = ("a", "b")
 
 
-@role_required()
-def version_discard(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("version_discard is not built yet")
+class ShowForm(VersionChoiceForm):
+    version_fields = ("version",)
+
+
+# -- state actions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateAction:
+    """A change of a tool's state a button offers, the role it needs and what it does."""
+
+    key: str
+    label: str
+    role: str
+    does: str
+    button: str
+    applies: Callable[[Tool], bool]
+    run: Callable[..., Tool]
+
+
+def _live(test: Callable[[Tool], bool]) -> Callable[[Tool], bool]:
+    return lambda tool: not tool.is_archived and test(tool)
+
+
+STATE_ACTIONS = {
+    a.key: a
+    for a in (
+        StateAction(
+            "enable",
+            "Enable",
+            Role.OPERATOR,
+            "Agents can find and run {name} again.",
+            "btn-success",
+            _live(lambda t: not t.enabled),
+            services.enable_tool,
+        ),
+        StateAction(
+            "disable",
+            "Disable",
+            Role.OPERATOR,
+            "Agents will no longer see or run {name}. Nothing else changes; "
+            "you can enable it again at any time.",
+            "btn",
+            _live(lambda t: t.enabled),
+            services.disable_tool,
+        ),
+        StateAction(
+            "activate",
+            "Mark active",
+            Role.EDITOR,
+            "{name} is marked active: ready for everyday use.",
+            "btn",
+            _live(lambda t: t.status != ToolStatus.ACTIVE),
+            partial(services.set_tool_status, status=ToolStatus.ACTIVE),
+        ),
+        StateAction(
+            "testing",
+            "Mark as testing",
+            Role.EDITOR,
+            "{name} is marked as testing: it still runs, and people see it is being tried out.",
+            "btn",
+            _live(lambda t: t.status != ToolStatus.TESTING),
+            partial(services.set_tool_status, status=ToolStatus.TESTING),
+        ),
+        StateAction(
+            "deprecate",
+            "Deprecate",
+            Role.EDITOR,
+            "{name} is marked as deprecated: it still runs while enabled, but is on its way "
+            "out. Disable it too when nothing should use it any more.",
+            "btn",
+            _live(lambda t: t.status != ToolStatus.DEPRECATED),
+            services.deprecate_tool,
+        ),
+        StateAction(
+            "archive",
+            "Archive",
+            Role.EDITOR,
+            "{name} is hidden from agents and from the tool list. Its versions and history "
+            "are kept, and you can restore it later.",
+            "btn-danger",
+            _live(lambda t: True),
+            services.archive_tool,
+        ),
+        StateAction(
+            "restore",
+            "Restore",
+            Role.EDITOR,
+            "{name} comes back to the tool list, as it was before it was archived.",
+            "btn-primary",
+            lambda t: t.is_archived,
+            services.restore_tool,
+        ),
+    )
+}
+
+
+class StateForm(forms.Form):
+    action = forms.ChoiceField(choices=[(k, a.label) for k, a in STATE_ACTIONS.items()])
+    reason = forms.CharField(max_length=500, required=False)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def _tool(request: TenantRequest, name: str) -> Tool:
+    tools = Tool.objects.for_tenant(request.tenant).select_related(
+        "current_version", "head_version"
+    )
+    return get_object_or_404(tools, name=name)
+
+
+def _versions(tool: Tool) -> list[ToolVersion]:
+    """The tool's versions, newest first, without their content."""
+    return list(
+        tool.versions.select_related("created_by", "published_by")
+        .only(
+            "version",
+            "state",
+            "parent_id",
+            "tool_id",
+            "created_at",
+            "published_at",
+            "created_by__username",
+            "published_by__username",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def _load_content(version: ToolVersion) -> None:
+    patterns = Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
+    prefetch_related_objects(
+        [version],
+        Prefetch(
+            "capabilities",
+            queryset=Capability.objects.order_by("position", "id").prefetch_related(patterns),
+        ),
+    )
+
+
+def _refused(request: TenantRequest, error: ValidationError) -> None:
+    messages.error(request, "Nothing was changed: " + " ".join(error.messages))
+
+
+def _back(tool: Tool) -> HttpResponse:
+    return redirect("catalog:tool_detail", name=tool.name)
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def _detail_page(
+    request: TenantRequest,
+    tool: Tool,
+    *,
+    shown: ToolVersion | None = None,
+    open_dialog: str = "",
+    open_form: forms.Form | None = None,
+) -> HttpResponse:
+    """The page; ``open_dialog`` names a dialog to show again with ``open_form``'s errors."""
+    versions = _versions(tool)
+    current, head = tool.current_version, tool.head_version
+    shown = shown or current or head
+    if shown is not None:
+        shown.tool = tool
+        _load_content(shown)
+    pending = head if head is not None and head.state == VersionState.DRAFT else None
+    context = {
+        "tool": tool,
+        "shown": shown,
+        "current": current,
+        "pending": pending,
+        "versions": versions,
+        "compare": _default_pair(versions, pending or current),
+        "owners": sorted(u.get_username() for u in tool.owners.all()),
+        "warnings": tool_warnings(shown)
+        if shown is not None and shown == (current or head)
+        else [],
+        "audit_rows": audit_rows(
+            AuditLog.objects.filter(tool=tool)
+            .select_related("tool")
+            .order_by("-created_at", "-id")[:AUDIT_SHOWN]
+        ),
+        "state_actions": _state_actions(tool, request.role),
+        "rollback_targets": [
+            v
+            for v in versions
+            if v.state == VersionState.PUBLISHED and current is not None and v.pk != current.pk
+        ],
+        "open_dialog": open_dialog,
+        "open_form": open_form,
+    }
+    if shown is not None:
+        context |= _readable(shown)
+    return render(request, "catalog/tool_detail.html", context)
+
+
+def _state_actions(tool: Tool, role: str) -> list[dict[str, Any]]:
+    """The state changes that apply to the tool now and that ``role`` may make."""
+    return [
+        {"action": a, "does": a.does.format(name=tool.name)}
+        for a in STATE_ACTIONS.values()
+        if a.applies(tool) and Role.rank(role) >= Role.rank(a.role)
+    ]
+
+
+def _default_pair(
+    versions: list[ToolVersion], focus: ToolVersion | None
+) -> tuple[ToolVersion | None, ToolVersion | None]:
+    """The two versions the compare form starts with: ``focus`` (the draft waiting, or the
+    current version) and its older neighbour, or its newer one when it is the oldest."""
+    if focus is None or len(versions) < 2:
+        return None, None
+    at = next(i for i, v in enumerate(versions) if v.pk == focus.pk)
+    if at + 1 < len(versions):
+        return versions[at + 1], focus
+    return focus, versions[at - 1]
+
+
+def _readable(version: ToolVersion) -> dict[str, Any]:
+    return {
+        "parameters": readable.parameter_rows(version.input_schema),
+        "outputs": readable.parameter_rows(version.output_schema),
+        "output_type": readable.type_in_words(version.output_schema),
+        "defaults": readable.mapping_rows(version.defaults),
+        "metadata": readable.mapping_rows(version.metadata),
+        "dependencies": readable.dependency_rows(version.dependencies),
+        "runtime": readable.runtime_in_words(version),
+        "script_lines": readable.script_lines(version.script),
+        "capabilities": readable.capability_views(version),
+    }
+
+
+@role_required(Role.VIEWER)
+@require_GET
+def tool_detail(request: TenantRequest, name: str) -> HttpResponse:
+    tool = _tool(request, name)
+    shown = None
+    if "version" in request.GET:
+        versions = list(tool.versions.only("version"))
+        form = ShowForm(request.GET, versions=versions)
+        if form.is_valid():
+            shown = get_object_or_404(tool.versions, version=form.cleaned_data["version"])
+    return _detail_page(request, tool, shown=shown)
+
+
+# -- diff --------------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+@require_GET
+def tool_diff(request: TenantRequest, name: str) -> HttpResponse:
+    tool = _tool(request, name)
+    versions = _versions(tool)
+    form = CompareForm(request.GET or None, versions=versions)
+    context: dict[str, Any] = {"tool": tool, "form": form, "versions": versions}
+    if form.is_valid():
+        numbers = [form.cleaned_data["a"], form.cleaned_data["b"]]
+        loaded = {
+            v.version: v
+            for v in with_content(tool.versions.filter(version__in=numbers).select_related("tool"))
+        }
+        old, new = (definition_of(loaded[n], tool_fields=False) for n in numbers)
+        context |= {
+            "a": loaded[numbers[0]],
+            "b": loaded[numbers[1]],
+            "rows": readable.side_by_side(dump_yaml([old]), dump_yaml([new])),
+            "changes": diff(content_of(old), content_of(new)),
+        }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "catalog/tool_diff.html#diff-result", context)
+    return render(request, "catalog/tool_diff.html", context)
+
+
+# -- verbs -------------------------------------------------------------------------------
+
+
+@role_required(Role.EDITOR)
+@require_POST
+def version_publish(request: TenantRequest, name: str, version: str) -> HttpResponse:
+    tool = _tool(request, name)
+    target = get_object_or_404(tool.versions, version=version)
+    form = RequiredReasonForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, tool, open_dialog=f"publish-{target.version}", open_form=form)
+    try:
+        services.publish_version(
+            target, actor=request.user, reason=form.cleaned_data["reason"], ip=client_ip(request)
+        )
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"Version {target.version} of {tool.name} is now current.")
+    return _back(tool)
+
+
+@role_required(Role.EDITOR)
+@require_POST
+def version_discard(request: TenantRequest, name: str, version: str) -> HttpResponse:
+    tool = _tool(request, name)
+    target = get_object_or_404(tool.versions, version=version)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed: the reason is too long.")
+        return _back(tool)
+    try:
+        services.discard_draft(
+            target, actor=request.user, reason=form.cleaned_data["reason"], ip=client_ip(request)
+        )
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"Draft {target.version} of {tool.name} was discarded.")
+    return _back(tool)
+
+
+@role_required(Role.EDITOR)
+@require_POST
+def tool_rollback(request: TenantRequest, name: str) -> HttpResponse:
+    tool = _tool(request, name)
+    form = RollbackForm(request.POST, versions=list(tool.versions.only("version")))
+    if "to_version" in form.errors:
+        messages.error(
+            request, "Nothing was changed: " + " ".join(str(e) for e in form.errors["to_version"])
+        )
+        return _back(tool)
+    if not form.is_valid():
+        target = form.cleaned_data["to_version"]
+        return _detail_page(request, tool, open_dialog=f"rollback-{target}", open_form=form)
+    target = tool.versions.get(version=form.cleaned_data["to_version"])
+    try:
+        services.rollback_tool(
+            tool,
+            to_version=target,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            ip=client_ip(request),
+        )
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"{tool.name} is back at version {target.version}.")
+    return _back(tool)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def tool_state(request: TenantRequest, name: str) -> HttpResponse:
+    tool = _tool(request, name)
+    form = StateForm(request.POST)
+    if "action" in form.errors:
+        messages.error(request, "Nothing was changed: that is not something a tool can do.")
+        return _back(tool)
+    if not form.is_valid():
+        key = form.cleaned_data["action"]
+        return _detail_page(request, tool, open_dialog=f"state-{key}", open_form=form)
+    action = STATE_ACTIONS[form.cleaned_data["action"]]
+    if Role.rank(request.role) < Role.rank(action.role):
+        raise PermissionDenied(f"{action.label} needs the {action.role} role.")
+    if not action.applies(tool):
+        messages.info(request, f"Nothing to change: {action.label.lower()} does not apply now.")
+        return _back(tool)
+    try:
+        action.run(
+            tool, actor=request.user, reason=form.cleaned_data["reason"], ip=client_ip(request)
+        )
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, action.does.format(name=tool.name))
+    return _back(tool)
