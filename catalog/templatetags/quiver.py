@@ -22,7 +22,7 @@ def change_rows(changes: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A field-level diff ``{path: [old, new]}`` as rows for ``_partials/changes.html``."""
     rows = []
     for path, pair in (changes or {}).items():
-        old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
         rows.append(
             {
                 "path": path,
