@@ -1,0 +1,131 @@
+"""Filters over a tenant's tools, shared by the HTML list, its export and the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from catalog.models import Platform, Tenant, Tool, ToolStatus, ToolTag
+
+ENABLED_CHOICES = [("yes", "Enabled"), ("no", "Disabled")]
+# Archived tools are hidden unless asked for; "hide" is what an empty value means.
+ARCHIVED_CHOICES = [
+    ("hide", "Hide archived"),
+    ("only", "Archived only"),
+    ("include", "Include archived"),
+]
+SORT_FIELDS = ("name", "platform", "category", "status", "enabled", "updated_at")
+
+
+def category_choices(tenant: Tenant) -> list[tuple[str, str]]:
+    """The categories the tenant's tools use, by name (one index-only query)."""
+    names = (
+        Tool.objects.for_tenant(tenant)
+        .exclude(category="")
+        .order_by("category")
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    return [(name, name) for name in names]
+
+
+def tag_names(tenant: Tenant) -> list[str]:
+    """Every tag the tenant's tools carry, by name."""
+    return list(
+        ToolTag.objects.filter(tenant=tenant)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+    )
+
+
+class ToolOrdering(django_filters.OrderingFilter):
+    """Sorting by one column; ties are broken by name so that pages are stable."""
+
+    def filter(self, qs: QuerySet[Tool], value: Any) -> QuerySet[Tool]:
+        ordering = [self.get_ordering_value(param) for param in value or [] if param]
+        if not any(field.lstrip("-") == "name" for field in ordering):
+            ordering.append("name")
+        return qs.order_by(*ordering)
+
+
+class ToolFilterSet(django_filters.FilterSet):
+    """A tenant's tools by search words, platform, category, status, tag and state.
+
+    Always scoped to one tenant: ``tenant`` or, as the REST API passes it,
+    ``request.tenant``. Archived tools are left out unless ``archived`` asks for them.
+    """
+
+    q = django_filters.CharFilter(method="search", label="Search", max_length=200)
+    platform = django_filters.ChoiceFilter(choices=Platform.choices)
+    category = django_filters.ChoiceFilter(choices=[])
+    status = django_filters.ChoiceFilter(choices=ToolStatus.choices)
+    tag = django_filters.CharFilter(method="with_tag", max_length=40)
+    enabled = django_filters.ChoiceFilter(choices=ENABLED_CHOICES, method="by_enabled")
+    archived = django_filters.ChoiceFilter(choices=ARCHIVED_CHOICES, method="by_archived")
+    ordering = ToolOrdering(fields=SORT_FIELDS)
+
+    class Meta:
+        model = Tool
+        fields = ["q", "platform", "category", "status", "tag", "enabled", "archived"]
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet[Tool] | None = None,
+        *,
+        request: Any = None,
+        prefix: str | None = None,
+        tenant: Tenant | None = None,
+    ) -> None:
+        tenant = tenant or getattr(request, "tenant", None)
+        if tenant is None:
+            raise ValueError("ToolFilterSet needs a tenant")
+        scoped = Tool.objects.all() if queryset is None else queryset
+        # Always bound, so that the archived default applies to an empty query string.
+        super().__init__(
+            data if data is not None else {},
+            scoped.filter(tenant=tenant),
+            request=request,
+            prefix=prefix,
+        )
+        self.tenant = tenant
+        self.filters["category"].extra["choices"] = category_choices(tenant)
+
+    def filter_queryset(self, queryset: QuerySet[Tool]) -> QuerySet[Tool]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("archived"):
+            queryset = queryset.filter(archived_at__isnull=True)
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by("name")
+        return queryset
+
+    def search(self, queryset: QuerySet[Tool], name: str, value: str) -> QuerySet[Tool]:
+        words = value.strip()
+        if not words:
+            return queryset
+        tagged = ToolTag.objects.filter(tenant=self.tenant, name=words.lower()).values("tool_id")
+        return queryset.filter(
+            Q(name__icontains=words) | Q(description__icontains=words) | Q(pk__in=tagged)
+        )
+
+    def with_tag(self, queryset: QuerySet[Tool], name: str, value: str) -> QuerySet[Tool]:
+        tag = value.strip().lower()
+        if not tag:
+            return queryset
+        # EXISTS probes the (tool, name) unique index once per candidate tool. A join on
+        # (tenant, name) is as fast with planner statistics, but without them (a bulk
+        # import before ANALYZE) PostgreSQL nested-looped it: 250 ms instead of 5 ms.
+        return queryset.filter(Exists(ToolTag.objects.filter(tool=OuterRef("pk"), name=tag)))
+
+    def by_enabled(self, queryset: QuerySet[Tool], name: str, value: str) -> QuerySet[Tool]:
+        return queryset.filter(enabled=value == "yes")
+
+    def by_archived(self, queryset: QuerySet[Tool], name: str, value: str) -> QuerySet[Tool]:
+        if value == "only":
+            return queryset.filter(archived_at__isnull=False)
+        if value == "include":
+            return queryset
+        return queryset.filter(archived_at__isnull=True)
