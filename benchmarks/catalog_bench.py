@@ -112,30 +112,43 @@ def _write_tree(tree: Path, n_tools: int, seed: int) -> None:
 
 
 def _run_database(db: str, args: argparse.Namespace, scratch: Path, tree: Path) -> dict[str, Any]:
-    var_dir = scratch / db
+    child_args = [f"--tools={args.tools}", f"--seed={args.seed}", f"--tree={tree}"]
+    return run_child(Path(__file__), db, child_args, scratch / db, BENCH_DATABASE)
+
+
+def run_child(
+    script: Path, db: str, child_args: list[str], var_dir: Path, database: str
+) -> dict[str, Any]:
+    """Run ``script --child=<db>`` against a fresh database and return its results.
+
+    SQLite gets the new ``var_dir``; PostgreSQL gets ``database`` dropped and recreated.
+    DEBUG is off on both (with it on, Django keeps every query it runs) and no cache is
+    shared, so nothing is cached between the calls being timed.
+    """
     var_dir.mkdir()
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG")
     }
-    # DEBUG off on both databases: with it on, Django keeps every query it runs.
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", QUIVER_VAR_DIR=str(var_dir), DEBUG="false")
+    # The test client speaks plain HTTP, so no HTTPS redirect.
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        QUIVER_VAR_DIR=str(var_dir),
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+    )
     if db == "postgres":
-        _recreate_postgres_database()
+        _recreate_postgres_database(database)
         env.update(
-            DATABASE_URL=f"{POSTGRES_SERVER}/{BENCH_DATABASE}",
-            SECRET_KEY="benchmark-only-not-secret",
-            SECURE_SSL_REDIRECT="false",
+            DATABASE_URL=f"{POSTGRES_SERVER}/{database}", SECRET_KEY="benchmark-only-not-secret"
         )
     results_file = var_dir / "results.json"
     command = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        str(script.resolve()),
         f"--child={db}",
-        f"--tools={args.tools}",
-        f"--seed={args.seed}",
-        f"--tree={tree}",
+        *child_args,
         f"--results={results_file}",
     ]
     print(f"\n[{db}] starting a child process with a fresh database", flush=True)
@@ -144,12 +157,12 @@ def _run_database(db: str, args: argparse.Namespace, scratch: Path, tree: Path) 
     return json.loads(results_file.read_text())
 
 
-def _recreate_postgres_database() -> None:
+def _recreate_postgres_database(database: str) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        name = sql.Identifier(BENCH_DATABASE)
+        name = sql.Identifier(database)
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -25,12 +24,12 @@ from time import perf_counter
 from typing import Any
 
 from catalog_bench import (
-    POSTGRES_SERVER,
     STATES,
     _analyze,
     _code_version,
     _percentiles,
     _server_version,
+    run_child,
 )
 from generate_catalog import generate
 
@@ -101,50 +100,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run_database(db: str, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    var_dir = scratch / db
-    var_dir.mkdir()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG")
-    }
-    # DEBUG off as in production; the test client speaks plain HTTP, so no HTTPS redirect.
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        QUIVER_VAR_DIR=str(var_dir),
-        DEBUG="false",
-        SECURE_SSL_REDIRECT="false",
-    )
-    if db == "postgres":
-        _recreate_postgres_database()
-        env.update(
-            DATABASE_URL=f"{POSTGRES_SERVER}/{BENCH_DATABASE}",
-            SECRET_KEY="benchmark-only-not-secret",
-        )
-    results_file = var_dir / "results.json"
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        f"--child={db}",
-        f"--tools={args.tools}",
-        f"--runs={args.runs}",
-        f"--seed={args.seed}",
-        f"--results={results_file}",
-    ]
-    print(f"\n[{db}] starting a child process with a fresh database", flush=True)
-    if subprocess.run(command, env=env, cwd=ROOT).returncode != 0:
-        raise SystemExit(f"[{db}] the benchmark failed; see the output above")
-    return json.loads(results_file.read_text())
-
-
-def _recreate_postgres_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        name = sql.Identifier(BENCH_DATABASE)
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    child_args = [f"--tools={args.tools}", f"--runs={args.runs}", f"--seed={args.seed}"]
+    return run_child(Path(__file__), db, child_args, scratch / db, BENCH_DATABASE)
 
 
 # -- the child: one database, every page -------------------------------------------------

@@ -457,22 +457,26 @@ def recently_changed(tenant: Tenant, limit: int = 10) -> list[Tool]:
     )
 
 
+# What audit lists show of each entry; the rest of the row is not read.
+AUDIT_COLUMNS = (
+    "created_at",
+    "actor_name",
+    "ip",
+    "action",
+    "object_type",
+    "object_repr",
+    "changes",
+    "reason",
+    "tool",
+    "tool__name",
+)
+
+
 def recent_audit(tenant: Tenant, limit: int = 10) -> list[AuditLog]:
     return list(
         AuditLog.objects.for_tenant(tenant)
         .select_related("tool")
-        .only(
-            "created_at",
-            "actor_name",
-            "ip",
-            "action",
-            "object_type",
-            "object_repr",
-            "changes",
-            "reason",
-            "tool",
-            "tool__name",
-        )
+        .only(*AUDIT_COLUMNS)
         .order_by("-created_at", "-id")[:limit]
     )
 

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from catalog.audit_filters import AuditFilter
+from catalog.insights import AUDIT_COLUMNS
 from catalog.models import AuditLog, Membership, Role
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
@@ -78,20 +79,6 @@ def audit_list(request: TenantRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "catalog/audit_list.html#audit-results", context)
     return render(request, "catalog/audit_list.html", context)
-
-
-AUDIT_COLUMNS = (
-    "created_at",
-    "actor_name",
-    "ip",
-    "action",
-    "object_type",
-    "object_repr",
-    "changes",
-    "reason",
-    "tool",
-    "tool__name",
-)
 
 
 @role_required(Role.VIEWER)
