@@ -8,5 +8,6 @@ urlpatterns = [
     path("logout/", account.logout_view, name="logout"),
     path("tenant/", account.switch_tenant, name="switch_tenant"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("catalog.api.urls")),
     path("", include("catalog.urls")),
 ]
