@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from catalog import foreign
+
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 PARALLEL_FROM = 500  # files; below this, starting processes costs more than it saves
@@ -46,11 +48,13 @@ _Dumper.add_representer(str, _represent_str)
 
 @dataclass(frozen=True)
 class Source:
-    """One definition and where it came from."""
+    """One definition and where it came from; ``notes`` say what was changed to read it
+    (a tool written for OpenAI, MCP or Anthropic), and become the import's warnings."""
 
     file: str
     index: int | None
     data: Any
+    notes: tuple[Problem, ...] = ()
 
     @property
     def label(self) -> str:
@@ -107,19 +111,57 @@ def parse_text(text: str, filename: str) -> ReadResult:
         )
         return result
     items: list[Any] = []
+    file_notes: list[str] = []
     for doc in documents:
+        unwrapped = foreign.unwrap(doc)  # a JSON-RPC envelope, a ``functions`` list
+        if unwrapped.refusal:
+            result.problems.append(Problem(filename, "", unwrapped.refusal))
+            continue
+        doc = unwrapped.data
+        file_notes += unwrapped.notes
         if isinstance(doc, dict) and "name" not in doc and isinstance(doc.get("tools"), list):
             items.extend(doc["tools"])
         elif isinstance(doc, list):
             items.extend(doc)
         else:
             items.append(doc)
-    if not items:
+    if not items and not result.problems:
         result.problems.append(Problem(filename, "", "holds no tool definitions"))
     single = len(items) == 1
+    announced: set[str] = set()
     for index, item in enumerate(items):
-        result.sources.append(Source(filename, None if single else index, item))
+        source = Source(filename, None if single else index, item)
+        fmt = foreign.format_of(item)
+        if fmt is None:
+            result.sources.append(source)
+        else:
+            _read_foreign(result, source, fmt, file_notes, announce=fmt not in announced)
+            announced.add(fmt)
+            file_notes = []
     return result
+
+
+def _read_foreign(
+    result: ReadResult, source: Source, fmt: str, file_notes: list[str], *, announce: bool
+) -> None:
+    """A tool written for OpenAI, MCP or Anthropic, read as a Quiver definition with what
+    was changed as its notes; or its refusals as problems. The first tool of each format
+    in a file also carries the notes on the file as a whole."""
+    conversion = foreign.convert(source.data, fmt)
+    who = f"{source.label} ({conversion.name})" if conversion.name else source.label
+    if conversion.refusals or conversion.definition is None:
+        result.problems.extend(Problem(who, n.path, n.message) for n in conversion.refusals)
+        return
+    notes = []
+    if announce:
+        message = (
+            f"read as {foreign.DESCRIBED[fmt]}: each becomes a tool on platform custom, "
+            f"tagged imported and {foreign.TAG[fmt]}, described only (runtime none)"
+        )
+        notes.append(Problem(source.file, "", message))
+    notes += [Problem(source.file, "", message) for message in file_notes]
+    notes += [Problem(who, n.path, n.message) for n in conversion.notes]
+    result.sources.append(Source(source.file, source.index, conversion.definition, tuple(notes)))
 
 
 def _expands_beyond(value: Any, limit: int) -> bool:

@@ -289,7 +289,7 @@ class StagedImport:
         )
         # Pickled (not JSON) so that what YAML read comes back exactly; only Quiver
         # writes these keys. Compressed: ten thousand definitions pickle to tens of MB.
-        blob = zlib.compress(pickle.dumps([(s.file, s.index, s.data) for s in sources]), 6)
+        blob = zlib.compress(pickle.dumps([(s.file, s.index, s.data, s.notes) for s in sources]), 6)
         cache.set_many(
             {
                 staged.key("meta"): dict(vars(staged)),
@@ -325,7 +325,7 @@ class StagedImport:
         if not isinstance(blob, bytes):
             return None
         rows = pickle.loads(zlib.decompress(blob))  # noqa: S301 - written by create() above
-        return [Source(file, index, data) for file, index, data in rows]
+        return [Source(*row) for row in rows]  # file, index, data and any notes
 
     def claim(self) -> bool:
         """True for the one request allowed to apply this upload."""

@@ -34,9 +34,11 @@ from catalog.services.base import (
     bump_on_commit,
     creation_changes,
     make_current,
+    may_change_tool,
     replace_tags,
     require_role,
     resolve_owners,
+    role_of,
     save_versions,
     version_rows,
 )
@@ -139,6 +141,7 @@ def import_definitions(
     with transaction.atomic():
         tell("comparing", 0, len(checked))
         plans = _plan_import(tenant, checked, report)
+        _refuse_unowned(plans, actor, role_of(actor, tenant), report)
         if not report.ok:
             if dry_run:
                 return report
@@ -159,6 +162,7 @@ def _check_sources(
     seen: dict[str, str] = {}
     for number, source in enumerate(sources):
         progress("checking", number, len(sources))
+        report.warnings.extend(source.notes)  # what reading a foreign format changed
         errors, d = check_definition(source.data)
         report.problems.extend(Problem(source.label, e.path, e.message) for e in errors)
         if d is None:
@@ -228,6 +232,25 @@ def _plan_import(
             plans.append(plan)
             report.items.append(plan.item)
     return plans
+
+
+def _refuse_unowned(
+    plans: list[_Planned], actor: Actor, role: str | None, report: ImportReport
+) -> None:
+    """Editors change only the tools they own (or that nobody owns), by import too."""
+    for plan in plans:
+        tool = plan.tool
+        if tool is None or plan.item.action != "changed":
+            continue
+        if not may_change_tool(actor, tool, role=role):
+            owners = ", ".join(sorted(u.get_username() for u in tool.owners.all()))
+            report.problems.append(
+                Problem(
+                    plan.source.label,
+                    "name",
+                    f"'{tool.name}' belongs to {owners}; only its owners or an admin may change it",
+                )
+            )
 
 
 def _plan_new(source: Source, d: dict[str, Any], digest: str) -> _Planned:
