@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from catalog.models import AuditLog, Membership, Tenant, Tool, ToolVersion
+from catalog.models import ApiKey, AuditLog, Membership, Tenant, Tool, ToolVersion
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -64,3 +64,14 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_filter = ["action", "tenant"]
     search_fields = ["object_repr", "actor_name", "reason"]
     date_hierarchy = "created_at"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """Keys are created and revoked on the API keys page; only the hash is ever stored."""
+
+    list_display = ["name", "prefix", "tenant", "role", "created_by", "last_used_at", "revoked_at"]
+    list_filter = ["tenant", "role"]
+    search_fields = ["name", "prefix"]
+    exclude = ["secret_hash"]
+    list_select_related = ["tenant", "created_by"]

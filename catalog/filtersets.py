@@ -92,7 +92,11 @@ class ToolFilterSet(django_filters.FilterSet):
             prefix=prefix,
         )
         self.tenant = tenant
-        self.filters["category"].extra["choices"] = category_choices(tenant)
+        category = self.filters["category"]
+        category.extra["choices"] = category_choices(tenant)
+        # A form field made before (and deep-copied from the class's filter, e.g. once
+        # the OpenAPI schema was built) would keep its old choices: make it again.
+        category.__dict__.pop("_field", None)
 
     def filter_queryset(self, queryset: QuerySet[Tool]) -> QuerySet[Tool]:
         queryset = super().filter_queryset(queryset)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -361,6 +364,8 @@ class AuditAction(models.TextChoices):
     DISCARD = "discard", "Discarded draft"
     IMPORT = "import", "Imported"
     MEMBERSHIP = "membership", "Changed membership"
+    KEY_CREATE = "key_create", "Created API key"
+    KEY_REVOKE = "key_revoke", "Revoked API key"
 
 
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):
@@ -414,3 +419,95 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Audit entries are append-only.")
+
+
+# -- API keys ----------------------------------------------------------------------------
+
+API_KEY_SCHEME = "qv"  # tokens read qv_<prefix>_<secret>
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def for_tenant(self, tenant: Tenant) -> ApiKeyQuerySet:
+        return self.filter(tenant=tenant)
+
+    def visible_to(self, user: Any, role: str | None) -> ApiKeyQuerySet:
+        """Admins see every key of the tenant; everyone else only their own."""
+        if role is not None and Role.rank(role) >= Role.rank(Role.ADMIN):
+            return self
+        return self.filter(created_by=user)
+
+
+class ApiKey(models.Model):
+    """A program's credential in one tenant; acts as its creator, capped at ``role``.
+
+    Only a SHA-256 hash of the secret is stored: the secret is 32 random bytes, so a
+    fast hash is enough, and the token is shown once, when the key is created.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    prefix = models.CharField(max_length=32, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="apikey_role_valid"),
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="apikey_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"API key {self.name} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        """How a key is shown after creation: its public prefix, never its secret."""
+        return f"{API_KEY_SCHEME}_{self.prefix}_…"
+
+    @staticmethod
+    def new_token() -> tuple[str, str, str]:
+        """A fresh (prefix, secret, token)."""
+        prefix, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        return prefix, secret, f"{API_KEY_SCHEME}_{prefix}_{secret}"
+
+    @staticmethod
+    def split_token(token: str) -> tuple[str, str] | None:
+        """(prefix, secret) of a well-formed token, else None."""
+        scheme, _, rest = token.partition("_")
+        prefix, _, secret = rest.partition("_")
+        if scheme != API_KEY_SCHEME or not prefix or not secret or len(prefix) > 32:
+            return None
+        return prefix, secret
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, self.hash_secret(secret))
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: Any) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def effective_role(self, creator_role: str | None) -> str | None:
+        """The key's role capped by its creator's current one; None once they left."""
+        if creator_role is None:
+            return None
+        return min(self.role, creator_role, key=Role.rank)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog.views import audit, dashboard, detail, editor, imports, tools
+from catalog.views import apikeys, audit, dashboard, detail, editor, imports, tools
 
 app_name = "catalog"
 
@@ -40,4 +40,7 @@ urlpatterns = [
     # Audit log.
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/<int:entry_id>/", audit.audit_detail, name="audit_detail"),
+    # Settings: API keys.
+    path("settings/api-keys/", apikeys.apikey_list, name="apikey_list"),
+    path("settings/api-keys/<int:key_id>/revoke/", apikeys.apikey_revoke, name="apikey_revoke"),
 ]

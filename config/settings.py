@@ -12,6 +12,8 @@ from typing import Any
 
 import environ
 
+from catalog.api.description import API_DESCRIPTION
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -56,12 +58,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "catalog.api.errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -202,8 +206,42 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema plus the error responses every endpoint can give.
+    "DEFAULT_SCHEMA_CLASS": "catalog.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # -- authentication, permissions, throttling, errors (F1; catalog/api/) --
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "catalog.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.api.auth.TenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.ApiRateThrottle"],
+    "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# Requests per API key (or per signed-in user) in the shared cache: "<count>/<s|min|hour|day>",
+# reads (GET, HEAD, OPTIONS) and writes counted apart; "off" disables a limit.
+API_THROTTLE_READ = env.str("API_THROTTLE_READ", default="600/min")
+API_THROTTLE_WRITE = env.str("API_THROTTLE_WRITE", default="120/min")
+API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Quiver API",
+    "DESCRIPTION": API_DESCRIPTION,
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its readers are public; every endpoint they describe is not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "catalog.models.Role"},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "displayRequestDuration": True},
 }
 
 LOGIN_URL = "login"

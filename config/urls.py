@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
+from catalog.api.docs import RedocView, SwaggerView
 from catalog.views import account
 
 urlpatterns = [
@@ -9,5 +11,9 @@ urlpatterns = [
     path("tenant/", account.switch_tenant, name="switch_tenant"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("catalog.api.urls")),
+    # -- OpenAPI schema and its two readers, served without any CDN (F1) --
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("catalog.urls")),
 ]

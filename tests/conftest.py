@@ -53,5 +53,15 @@ def outsider(other_tenant: Tenant) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test starts with an empty shared cache: catalog revisions, throttling counts
+    and cached exports of an earlier test (whose tenant may have had the same id) must not
+    leak into the next one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,12 +1,58 @@
 """Routes of /api/v1/. Resource routes (helper F2) and key/auth routes (helper F1) are
 added here; keep each group in its own block."""
 
-from django.urls import path  # noqa: F401  (used as routes are added)
+from django.urls import path
+
+from catalog.api import catalog_views, exchange, keys, llm
+from catalog.api.tools import ToolViewSet
+
+_tools = ToolViewSet.as_view  # resources (F2)
 
 app_name = "api"
 
 urlpatterns: list = [
     # -- resources: tools, versions, capabilities, patterns, import/export, audit (F2) --
+    # Literal paths under tools/ come before tools/<name>.
+    path("tools", _tools({"get": "list", "post": "create"}), name="tool-list"),
+    path("tools/import", exchange.ImportView.as_view(), name="tool-import"),
+    path("tools/export", exchange.ExportView.as_view(), name="tool-export"),
+    path("tools/validate", _tools({"post": "validate_new"}), name="tool-validate-new"),
+    path(
+        "tools/<slug:name>",
+        _tools({"get": "retrieve", "put": "update", "patch": "partial_update"}),
+        name="tool-detail",
+    ),
+    path("tools/<slug:name>/versions", _tools({"get": "versions"}), name="tool-versions"),
+    path(
+        "tools/<slug:name>/versions/<str:version>",
+        _tools({"get": "version", "delete": "discard"}),
+        name="tool-version",
+    ),
+    *[
+        path(f"tools/<slug:name>/{verb}", _tools({"post": verb}), name=f"tool-{verb}")
+        for verb in (
+            "publish",
+            "rollback",
+            "enable",
+            "disable",
+            "deprecate",
+            "archive",
+            "restore",
+            "validate",
+        )
+    ],
+    path("capabilities", catalog_views.CapabilityList.as_view(), name="capability-list"),
+    path(
+        "capabilities/<slug:name>/tools",
+        catalog_views.CapabilityTools.as_view(),
+        name="capability-tools",
+    ),
+    path("patterns", catalog_views.PatternList.as_view(), name="pattern-list"),
+    path("audit", catalog_views.AuditList.as_view(), name="audit-list"),
     # -- LLM-facing export (G) --
+    path("llm/tools", llm.LlmToolsView.as_view(), name="llm-tools"),
     # -- API keys (F1) --
+    path("keys", keys.key_list, name="key_list"),
+    path("keys/<int:pk>", keys.key_detail, name="key_detail"),
+    path("keys/<int:pk>/revoke", keys.key_revoke, name="key_revoke"),
 ]

@@ -4,6 +4,7 @@ its audit row in the same transaction, and bumps the tenant's catalog revision o
 ``actor`` is the acting user, or ``None`` for the system (management commands).
 """
 
+from catalog.services.apikeys import create_api_key, revoke_api_key
 from catalog.services.base import Actor, StaleEdit, require_role, role_of
 from catalog.services.importing import (
     ImportFailed,
@@ -34,6 +35,7 @@ __all__ = [
     "ImportReport",
     "StaleEdit",
     "archive_tool",
+    "create_api_key",
     "create_tenant",
     "create_tool",
     "deprecate_tool",
@@ -46,6 +48,7 @@ __all__ = [
     "purge_tool",
     "require_role",
     "restore_tool",
+    "revoke_api_key",
     "role_of",
     "rollback_tool",
     "set_membership",

@@ -34,6 +34,7 @@ from catalog.services.base import (
     locked,
     make_current,
     require_role,
+    require_tool_change,
     resolve_owners,
     save_versions,
     validated,
@@ -91,7 +92,8 @@ def create_tool(
         ip=ip,
     )
     if publish:
-        publish_version(rows.version, actor=actor, reason=reason, ip=ip)
+        # Its creator may publish it even when they named other people as its owners.
+        _publish(locked(tool), rows.version, actor=actor, reason=reason, ip=ip)
         tool.refresh_from_db()
     bump_on_commit(tenant)
     return tool
@@ -124,8 +126,8 @@ def edit_tool(
     ip: str | None = None,
 ) -> ToolVersion:
     """A new draft version from an edited definition; refused if ``base_version`` is stale."""
-    require_role(actor, tool.tenant, Role.EDITOR)
     tool = locked(tool)
+    require_tool_change(actor, tool)
     if base_version.tool_id != tool.pk:
         raise DefinitionInvalid([FieldError("base_version", "belongs to another tool")])
     if tool.head_version_id != base_version.pk:
@@ -166,7 +168,13 @@ def publish_version(
 ) -> ToolVersion:
     """Make a draft the tool's current version."""
     tool = locked(version.tool)
-    require_role(actor, tool.tenant, Role.EDITOR)
+    require_tool_change(actor, tool)
+    return _publish(tool, version, actor=actor, reason=reason, ip=ip)
+
+
+def _publish(
+    tool: Tool, version: ToolVersion, *, actor: Actor, reason: str, ip: str | None
+) -> ToolVersion:
     version = ToolVersion.objects.get(pk=version.pk)
     if version.state != VersionState.DRAFT:
         raise ValidationError(
@@ -197,8 +205,8 @@ def rollback_tool(
     tool: Tool, *, to_version: ToolVersion, actor: Actor, reason: str = "", ip: str | None = None
 ) -> Tool:
     """Point the tool's current version back at an earlier published version."""
-    require_role(actor, tool.tenant, Role.EDITOR)
     tool = locked(tool)
+    require_tool_change(actor, tool)
     to_version = ToolVersion.objects.get(pk=to_version.pk)
     if to_version.tool_id != tool.pk:
         raise ValidationError({"to_version": ["belongs to another tool"]})
@@ -233,7 +241,7 @@ def discard_draft(
 ) -> None:
     """Delete a draft that was never published; the head goes back to the current version."""
     tool = locked(version.tool)
-    require_role(actor, tool.tenant, Role.EDITOR)
+    require_tool_change(actor, tool)
     if version.state != VersionState.DRAFT:
         raise ValidationError({"version": ["only drafts can be discarded"]})
     if tool.head_version_id == version.pk:
@@ -267,9 +275,13 @@ def _set_tool_field(
     reason: str,
     ip: str | None,
 ) -> Tool:
+    """Set one field of a tool. Operators' changes (enable, disable) apply to any tool;
+    the others need the right to change this tool (editors: the tools they own)."""
     require_role(actor, tool.tenant, role)
     with transaction.atomic():
         tool = locked(tool)
+        if role != Role.OPERATOR:
+            require_tool_change(actor, tool)
         old = getattr(tool, field_name)
         if old == value:
             return tool

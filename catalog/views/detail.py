@@ -30,6 +30,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.selectors import definition_of, with_content
+from catalog.services.base import may_change_tool
 from catalog.tenancy import TenantRequest
 from catalog.transfer import dump_yaml
 from catalog.views.access import client_ip, role_required
@@ -241,7 +242,11 @@ def _detail_page(
         shown.tool = tool
         _load_content(shown)
     pending = head if head is not None and head.state == VersionState.DRAFT else None
+    # Editors change only the tools they own (or nobody owns): the services refuse the
+    # rest, so their buttons are not offered.
+    can_change = may_change_tool(request.user, tool, role=request.role)
     context = {
+        "can_change": can_change,
         "tool": tool,
         "shown": shown,
         "current": current,
@@ -257,7 +262,7 @@ def _detail_page(
             .select_related("tool")
             .order_by("-created_at", "-id")[:AUDIT_SHOWN]
         ),
-        "state_actions": _state_actions(tool, request.role),
+        "state_actions": _state_actions(tool, request.role, can_change=can_change),
         "rollback_targets": [
             v
             for v in versions
@@ -271,12 +276,15 @@ def _detail_page(
     return render(request, "catalog/tool_detail.html", context)
 
 
-def _state_actions(tool: Tool, role: str) -> list[dict[str, Any]]:
-    """The state changes that apply to the tool now and that ``role`` may make."""
+def _state_actions(tool: Tool, role: str, *, can_change: bool) -> list[dict[str, Any]]:
+    """The state changes that apply to the tool now and that ``role`` may make; those
+    beyond enabling and disabling only when the person may change this tool."""
     return [
         {"action": a, "does": a.does.format(name=tool.name)}
         for a in STATE_ACTIONS.values()
-        if a.applies(tool) and Role.rank(role) >= Role.rank(a.role)
+        if a.applies(tool)
+        and Role.rank(role) >= Role.rank(a.role)
+        and (a.role == Role.OPERATOR or can_change)
     ]
 
 

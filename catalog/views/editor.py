@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +22,7 @@ from catalog.editing import (
 from catalog.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
 from catalog.models import Membership, Role, Tenant, Tool, ToolVersion
 from catalog.selectors import definition_of, with_content
+from catalog.services.base import may_change_tool
 from catalog.tenancy import TenantRequest
 from catalog.validation import DefinitionInvalid
 from catalog.views.access import client_ip, role_required
@@ -66,6 +67,8 @@ def tool_create(request: TenantRequest) -> HttpResponse:
 @role_required(Role.EDITOR)
 def tool_edit(request: TenantRequest, name: str) -> HttpResponse:
     tool = get_object_or_404(Tool.objects.for_tenant(request.tenant), name=name)
+    if not may_change_tool(request.user, tool, role=request.role):
+        raise PermissionDenied(f"Only the owners of '{tool.name}' or an admin may edit it.")
     if tool.is_archived:
         messages.error(request, f"'{tool.name}' is archived. Restore it before editing it.")
         return redirect("catalog:tool_detail", name=tool.name)

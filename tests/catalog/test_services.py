@@ -425,6 +425,153 @@ def test_user_of_another_tenant_cannot_change_a_tool(
     assert entries(tool)[-1].action == "publish"
 
 
+# -- ownership: editors change only the tools they own ----------------------------------
+
+
+@pytest.fixture
+def second_editor(tenant: Tenant) -> Any:
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(username="editor2-acme")
+    MembershipFactory(user=user, tenant=tenant, role="editor")
+    return user
+
+
+def owned_changes(tool: Tool) -> dict[str, Any]:
+    """Each change the ownership rule covers, as a call on the tool by an actor."""
+    tool.refresh_from_db()
+    return {
+        "edit": lambda actor: services.edit_tool(
+            tool, definition=edited(tool, description="Changed by someone."),
+            base_version=head(tool), actor=actor,
+        ),
+        "publish": lambda actor: services.publish_version(head(tool), actor=actor),
+        "rollback": lambda actor: services.rollback_tool(
+            tool, to_version=tool.versions.get(version="1.0.0"), actor=actor
+        ),
+        "discard": lambda actor: services.discard_draft(head(tool), actor=actor),
+        "deprecate": lambda actor: services.deprecate_tool(tool, actor=actor),
+        "status": lambda actor: services.set_tool_status(tool, status="testing", actor=actor),
+        "archive": lambda actor: services.archive_tool(tool, actor=actor),
+    }  # fmt: skip
+
+
+def with_history(tenant: Tenant, owner: Any, name: str = "disk_usage") -> Tool:
+    """Published 1.0.0 and 1.1.0 (current) and a draft after them, owned by ``owner``."""
+    tool = create(tenant, owner, name=name)
+    v2 = services.edit_tool(
+        tool, definition=edited(tool, description="Second version of it."),
+        base_version=head(tool), actor=owner,
+    )  # fmt: skip
+    services.publish_version(v2, actor=owner)
+    services.edit_tool(
+        tool, definition=edited(tool, description="A draft after the second."),
+        base_version=head(tool), actor=owner,
+    )  # fmt: skip
+    tool.refresh_from_db()
+    return tool
+
+
+CHANGES = ["edit", "publish", "rollback", "discard", "deprecate", "status", "archive"]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_editor_cannot_change_a_tool_another_editor_owns(
+    tenant: Tenant, editor: Any, second_editor: Any, change: str
+) -> None:
+    tool = with_history(tenant, editor)
+    before = (AuditLog.objects.count(), ToolVersion.objects.count())
+    with pytest.raises(PermissionDenied, match="owners"):
+        owned_changes(tool)[change](second_editor)
+    assert (AuditLog.objects.count(), ToolVersion.objects.count()) == before
+
+
+@pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.parametrize("who", ["owner", "admin", "system", "editor of an unowned tool"])
+def test_owner_admin_and_system_may_change_the_tool(
+    tenant: Tenant, editor: Any, second_editor: Any, admin: Any, who: str, change: str
+) -> None:
+    owner = None if who == "editor of an unowned tool" else editor
+    tool = with_history(tenant, owner)
+    actor = {"owner": editor, "admin": admin, "system": None}.get(who, second_editor)
+    before = AuditLog.objects.count()
+    owned_changes(tool)[change](actor)
+    assert AuditLog.objects.count() == before + 1
+
+
+def test_operator_may_enable_and_disable_any_tool_but_change_nothing_else(
+    tenant: Tenant, editor: Any, operator: Any
+) -> None:
+    tool = with_history(tenant, editor)
+    services.disable_tool(tool, actor=operator)
+    services.enable_tool(tool, actor=operator)
+    for name, change in owned_changes(tool).items():
+        with pytest.raises(PermissionDenied):
+            change(operator)
+        assert name
+
+
+def test_editor_may_enable_and_disable_a_tool_they_do_not_own(
+    tenant: Tenant, editor: Any, second_editor: Any
+) -> None:
+    tool = create(tenant, editor)
+    services.disable_tool(tool, actor=second_editor)
+    assert not Tool.objects.get(pk=tool.pk).enabled
+
+
+def test_restore_needs_ownership_too(
+    tenant: Tenant, editor: Any, second_editor: Any, admin: Any
+) -> None:
+    tool = services.archive_tool(create(tenant, editor), actor=editor)
+    with pytest.raises(PermissionDenied):
+        services.restore_tool(tool, actor=second_editor)
+    services.restore_tool(tool, actor=admin)
+    assert not Tool.objects.get(pk=tool.pk).is_archived
+
+
+def test_creator_may_publish_a_new_tool_owned_by_someone_else(
+    tenant: Tenant, editor: Any, second_editor: Any
+) -> None:
+    tool = create(tenant, editor, owners=[second_editor.username])
+    assert tool.current_version is not None
+    assert [u.username for u in tool.owners.all()] == ["editor2-acme"]
+    with pytest.raises(PermissionDenied):
+        services.deprecate_tool(tool, actor=editor)
+
+
+def test_import_refuses_to_change_a_tool_the_editor_does_not_own(
+    tenant: Tenant, editor: Any, second_editor: Any
+) -> None:
+    from catalog.transfer import Source
+
+    create(tenant, editor)
+    changed = make_definition(description="Imported over someone else's tool.")
+    changed.pop("version")
+    report = services.import_definitions(
+        tenant, [Source("t.yaml", None, changed)], actor=second_editor, dry_run=True
+    )
+    assert [p.path for p in report.problems] == ["name"]
+    assert "editor-acme" in report.problems[0].message
+    with pytest.raises(services.ImportFailed):
+        services.import_definitions(tenant, [Source("t.yaml", None, changed)], actor=second_editor)
+    assert Tool.objects.get().versions.count() == 1
+
+
+def test_import_leaves_unowned_unchanged_tools_and_new_ones_to_any_editor(
+    tenant: Tenant, editor: Any, second_editor: Any
+) -> None:
+    from catalog.transfer import Source
+
+    tool = create(tenant, editor)
+    same = definition_of(with_content(ToolVersion.objects.filter(pk=tool.current_version_id)).get())
+    report = services.import_definitions(
+        tenant,
+        [Source("a.yaml", None, same), Source("b.yaml", None, make_definition(name="fresh"))],
+        actor=second_editor,
+    )
+    assert (report.count("unchanged"), report.count("new"), report.problems) == (1, 1, [])
+
+
 # -- the audit log and the database -------------------------------------------------------
 
 
