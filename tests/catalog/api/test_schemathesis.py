@@ -6,11 +6,14 @@ WSGI application, authenticated with an admin's API key on a catalog of sample t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -34,7 +37,18 @@ CHECKS = [
 
 
 @pytest.fixture
-def api_schema(db: Any, settings: Any) -> Any:
+def wsgi_keeps_the_test_connection() -> Iterator[None]:
+    """Requests sent straight to the WSGI application would close the test's database
+    connection when they finish (Django's test client unhooks this the same way)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db: Any, settings: Any, wsgi_keeps_the_test_connection: None) -> Any:
     from config.wsgi import application
 
     # Generated traffic is far above any human rate: keep the throttles out of the way.
