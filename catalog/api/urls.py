@@ -1,17 +1,16 @@
-"""Routes of /api/v1/. Resource routes (helper F2) and key/auth routes (helper F1) are
-added here; keep each group in its own block."""
+"""Routes of /api/v1/: the catalog's resources, the LLM-facing export, and API keys."""
 
 from django.urls import path
 
 from catalog.api import catalog_views, exchange, keys, llm
 from catalog.api.tools import ToolViewSet
 
-_tools = ToolViewSet.as_view  # resources (F2)
+_tools = ToolViewSet.as_view
 
 app_name = "api"
 
 urlpatterns: list = [
-    # -- resources: tools, versions, capabilities, patterns, import/export, audit (F2) --
+    # -- resources: tools, versions, capabilities, patterns, import/export, audit --
     # Literal paths under tools/ come before tools/<name>.
     path("tools", _tools({"get": "list", "post": "create"}), name="tool-list"),
     path("tools/import", exchange.ImportView.as_view(), name="tool-import"),
@@ -49,9 +48,9 @@ urlpatterns: list = [
     ),
     path("patterns", catalog_views.PatternList.as_view(), name="pattern-list"),
     path("audit", catalog_views.AuditList.as_view(), name="audit-list"),
-    # -- LLM-facing export (G) --
+    # -- LLM-facing export --
     path("llm/tools", llm.LlmToolsView.as_view(), name="llm-tools"),
-    # -- API keys (F1) --
+    # -- API keys --
     path("keys", keys.key_list, name="key_list"),
     path("keys/<int:pk>", keys.key_detail, name="key_detail"),
     path("keys/<int:pk>/revoke", keys.key_revoke, name="key_revoke"),
