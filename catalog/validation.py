@@ -292,6 +292,10 @@ def validate_definition(data: Any) -> list[FieldError]:
     return check_definition(data)[0]
 
 
+# Names the API's /tools/<name> routes already use for something else.
+RESERVED_NAMES = frozenset({"import", "export", "validate", "new", "bulk"})
+
+
 def check_definition(data: Any) -> tuple[list[FieldError], dict[str, Any] | None]:
     """The problems with a definition, and its normalized form when it has none."""
     if not isinstance(data, dict):
@@ -302,6 +306,10 @@ def check_definition(data: Any) -> tuple[list[FieldError], dict[str, Any] | None
         return schema_errors(data, definition_validator()), None
     errors: list[FieldError] = []
     d = normalize(data)
+    if d["name"] in RESERVED_NAMES:
+        errors.append(
+            FieldError("name", f"'{d['name']}' is reserved (the API uses /tools/{d['name']})")
+        )
     if "version" in data and not SEMVER.match(str(data["version"])):
         errors.append(
             FieldError("version", f"'{data['version']}' is not a semantic version like 1.2.3")

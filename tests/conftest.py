@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -53,13 +54,16 @@ def outsider(other_tenant: Tenant) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache() -> None:
-    """Each test starts with an empty shared cache: catalog revisions, throttling counts
-    and cached exports of an earlier test (whose tenant may have had the same id) must not
-    leak into the next one."""
-    from django.core.cache import cache
-
-    cache.clear()
+def fresh_cache(settings: Any) -> None:
+    """Each test gets its own empty cache: catalog revisions, sign-in and API throttling
+    counts and cached exports of an earlier test (whose tenant may have had the same id),
+    or of a test running at the same time in another xdist worker, must not leak in."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
 
 
 @pytest.fixture(autouse=True)

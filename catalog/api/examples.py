@@ -281,3 +281,16 @@ AUDIT_ENTRY = OpenApiExample(
     },
     response_only=True,
 )
+
+EXPORT_YAML = OpenApiExample(
+    "YAML",
+    value=[DEFINITION],
+    media_type="application/yaml",
+    response_only=True,
+)
+EXPORT_JSON = OpenApiExample(
+    "JSON",
+    value=[DEFINITION],
+    media_type="application/json",
+    response_only=True,
+)

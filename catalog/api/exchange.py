@@ -228,10 +228,14 @@ class ExportView(generics.GenericAPIView):
         ],
         responses={
             (200, "application/yaml"): OpenApiResponse(
-                DefinitionSerializer(many=True), description="A YAML list of definitions."
+                DefinitionSerializer(many=True),
+                description="A YAML list of definitions.",
+                examples=[examples.EXPORT_YAML],
             ),
             (200, "application/json"): OpenApiResponse(
-                DefinitionSerializer(many=True), description="A list of definitions."
+                DefinitionSerializer(many=True),
+                description="A list of definitions.",
+                examples=[examples.EXPORT_JSON],
             ),
         },
     )

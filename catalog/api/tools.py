@@ -298,6 +298,8 @@ class ToolViewSet(viewsets.GenericViewSet):
     def _edit(self, request: Request, name: str, shape: type[serializers.Serializer]) -> Response:
         tool = self._tool(name)
         self._require_change(tool)
+        if tool.is_archived:  # as the editor page says
+            raise ValidationError({"archived": [f"'{tool.name}' is archived; restore it first"]})
         body = shape(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

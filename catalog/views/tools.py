@@ -91,13 +91,18 @@ def tool_bulk(request: TenantRequest) -> HttpResponseBase:
         return _download(request.tenant, tools, action.export_format)
     if not form.cleaned_data.get("confirm") or form.errors:
         return _confirmation(request, form, action, tools, back)
-    outcome = apply_bulk(
-        action,
-        tools,
-        actor=request.user,
-        reason=form.cleaned_data["reason"],
-        ip=client_ip(request),
-    )
+    try:
+        outcome = apply_bulk(
+            action,
+            tools,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            ip=client_ip(request),
+        )
+    except PermissionDenied as refused:
+        # One tool the user may not change (another editor's) stops the whole batch.
+        messages.error(request, f"Nothing was changed: {refused}")
+        return redirect(back)
     messages.success(request, outcome.message(action))
     return redirect(back)
 

@@ -426,3 +426,18 @@ def test_export_link_on_the_page_carries_the_filters(
 
 def test_export_with_a_bad_name_is_refused(client: Client, viewer: Any) -> None:
     assert signed_in(client, viewer).get(EXPORT, {"name": "Not A Name"}).status_code == 400
+
+
+def test_bulk_deprecate_of_another_editors_tool_changes_nothing_and_says_why(
+    client: Client, editor: Any, admin: Any, catalog: None, tenant: Tenant
+) -> None:
+    theirs = Tool.objects.get(tenant=tenant, name="ping_host")
+    theirs.owners.set([admin])
+    response = signed_in(client, editor).post(
+        BULK,
+        {"action": "deprecate", "name": ["disk_usage", "ping_host"], "confirm": "1"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Nothing was changed: Only its owners (admin-acme)" in response.content.decode()
+    assert not Tool.objects.for_tenant(tenant).filter(status="deprecated").exists()

@@ -8,7 +8,12 @@ import pytest
 
 from catalog import expressions
 from catalog.definitions import content_hash, normalize, suggest_version
-from catalog.validation import check_script, compiled_validator, validate_definition
+from catalog.validation import (
+    check_definition,
+    check_script,
+    compiled_validator,
+    validate_definition,
+)
 from tests.factories import make_definition
 
 
@@ -223,3 +228,12 @@ def test_suggested_version_follows_what_changed() -> None:
     assert suggest_version("1.2.3", old, normalize(minor)) == "1.3.0"
     major = make_definition(input_schema={"type": "object", "properties": {}})
     assert suggest_version("1.2.3", old, normalize(major)) == "2.0.0"
+
+
+@pytest.mark.parametrize("name", ["import", "export", "validate", "new", "bulk"])
+def test_names_the_routes_use_are_reserved(name: str) -> None:
+    errors, normalized = check_definition(make_definition(name=name))
+    assert normalized is None
+    assert [(e.path, e.message) for e in errors] == [
+        ("name", f"'{name}' is reserved (the API uses /tools/{name})")
+    ]

@@ -431,6 +431,21 @@ def test_put_refuses_renames_no_change_and_invalid_definitions(
     assert counts() == before
 
 
+def test_an_archived_tool_is_restored_before_it_is_edited(tenant: Tenant, editor: Any) -> None:
+    tool = published(tenant, editor)
+    services.archive_tool(tool, actor=editor)
+    before = counts()
+    response = api_as(editor).put(
+        tool_url("disk_usage"),
+        {"definition": head_definition(tool, description="Edit while archived."),
+         "base_version": "1.0.0"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert [f["path"] for f in error_of(response)["fields"]] == ["archived"]
+    assert counts() == before
+
+
 def test_patch_changes_only_the_fields_sent(tenant: Tenant, editor: Any) -> None:
     published(tenant, editor)
     client = api_as(editor)
