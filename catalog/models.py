@@ -366,6 +366,9 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP = "membership", "Changed membership"
     KEY_CREATE = "key_create", "Created API key"
     KEY_REVOKE = "key_revoke", "Revoked API key"
+    APPROVE = "approve", "Approved run"
+    REJECT = "reject", "Rejected run"
+    CANCEL = "cancel", "Cancelled run"
 
 
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):

@@ -54,7 +54,7 @@ from catalog.listing import rows_of
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
 from catalog.selectors import definition_of
 from catalog.services.base import may_change_tool
-from catalog.validation import check_definition
+from catalog.validation import RESERVED_NAMES, check_definition
 from catalog.views.access import client_ip
 
 # Which role each action needs; services check the same (and ownership) again.
@@ -95,7 +95,12 @@ OWNED = " Editors may do this only to tools they own (or that nobody owns); admi
 TRUE = {"1", "true", "yes", "on"}
 
 NAME_PARAMETER = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, description="The tool's name, unique in the tenant."
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    description="The tool's name, unique in the tenant.",
+    # Reserved names are other routes (/tools/export, ...), never a tool.
+    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_NAMES))})$)[a-z][a-z0-9_-]{{0,63}}$",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",

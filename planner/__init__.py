@@ -1,0 +1,1 @@
+"""Planning and running tools: the sandbox runner, retrieval and repair."""

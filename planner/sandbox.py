@@ -1,0 +1,562 @@
+"""Run a script tool's ``main(**kwargs)`` in a fresh, isolated interpreter; failures are data.
+
+No Django here: the Celery task and the trusted-callable path build on this module.
+
+Each run starts ``/usr/bin/python3 -I -S`` (the system interpreter: a Python under a private
+home is not executable for the sandbox uid) inside bubblewrap: read-only ``/usr``, its own
+``/proc``, ``/dev`` and an empty tmpfs ``/tmp`` as the working directory, every namespace
+unshared (the network only when the tool allows it), a cleared environment, and no view of
+Quiver's files. As root the runner first drops to an unprivileged uid per worker slot, so
+``RLIMIT_NPROC`` applies. The bootstrap (``planner/_sandbox_child.py``) sets the resource
+limits, reads the script and its arguments from stdin and writes one JSON message to a pipe
+of its own, so nothing the script prints can pose as its result. bubblewrap is PID 1 of the
+run's namespace: it reaps the script's orphans, and when it dies everything in it dies.
+
+Where bubblewrap does not work the run has rlimits and a scrubbed environment only; that is
+logged loudly once and reported as ``isolation="rlimits-only"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import marshal
+import math
+import os
+import queue
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final, Literal
+
+logger = logging.getLogger("quiver.sandbox")
+
+PYTHON = "/usr/bin/python3"
+BWRAP = "/usr/bin/bwrap"
+SETPRIV = "/usr/bin/setpriv"
+BOOTSTRAP = (Path(__file__).with_name("_sandbox_child.py")).read_text()
+
+Isolation = Literal["bubblewrap", "rlimits-only"]
+BUBBLEWRAP: Final = "bubblewrap"
+RLIMITS_ONLY: Final = "rlimits-only"
+
+Status = Literal[
+    "succeeded",
+    "raised",
+    "timed_out",
+    "memory",
+    "non_json",
+    "output_too_large",
+    "crashed",
+    "failed_to_start",
+]
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MEMORY_MB = 512
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+DEFAULT_MAX_LOG_BYTES = 64 * 1024
+MAX_PROCESSES = 64
+MAX_OPEN_FILES = 64
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+# One unprivileged uid per concurrent run: a fork bomb in one slot cannot starve another,
+# and no slot shares a uid with a real account.
+SANDBOX_UID_BASE = 64000
+SANDBOX_SLOTS = 32
+
+# When the script's process has exited but something it left behind still holds the pipes
+# (only possible without bubblewrap), stop reading after this long.
+EXIT_GRACE_S = 0.1
+_READ_CHUNK = 65536
+# The runner's Python and /usr/bin/python3 may differ in version; format 4 reads on both.
+MARSHAL_VERSION = 4
+_SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"}  # noqa: S108
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one run of a script came to; every failure is a status, never an exception."""
+
+    status: Status
+    value: Any = None
+    error: str = ""
+    error_type: str = ""
+    traceback: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_ms: float = 0.0
+    isolation: Isolation = BUBBLEWRAP
+    exit_code: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+class _Capture:
+    """Bytes from one pipe, kept up to a cap; the rest is read and counted, not kept."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.truncated = False
+
+    def add(self, data: bytes) -> None:
+        room = self.cap - self.kept
+        if len(data) > room:
+            self.truncated = True
+            data = data[: max(room, 0)]
+        if data:
+            self.chunks.append(data)
+            self.kept += len(data)
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", "replace")
+
+
+def run_script(
+    source: str,
+    kwargs: dict[str, Any],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    network: bool = False,
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+) -> Result:
+    """Run ``main(**kwargs)`` from ``source`` in a sandbox and return what happened."""
+    started = time.monotonic()
+    isolation = isolation_level()
+    try:
+        # Through JSON first: the script sees exactly what a JSON caller would send.
+        plain = json.loads(json.dumps({"source": source, "kwargs": kwargs}, allow_nan=False))
+        request = marshal.dumps(plain, MARSHAL_VERSION)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return Result(
+            status="failed_to_start",
+            error=f"the arguments are not JSON: {exc}",
+            error_type=type(exc).__name__,
+            isolation=isolation,
+        )
+    limits = [
+        memory_mb * 1024 * 1024,
+        max(1, math.ceil(timeout_s)),
+        MAX_PROCESSES,
+        MAX_OPEN_FILES,
+        MAX_FILE_BYTES,
+        max_output_bytes,
+    ]
+    child = [PYTHON, "-I", "-S", "-c", BOOTSTRAP, *map(str, limits)]
+    with _slot() as uid, _workdir(isolation, uid) as workdir:
+        argv = [BWRAP, *_bwrap_args(network=network), *child] if isolation == BUBBLEWRAP else child
+        run = _execute(
+            argv,
+            request,
+            uid=uid,
+            cwd=workdir,
+            deadline=started + timeout_s,
+            # The value travels as a JSON string inside the message: escaping at most doubles it.
+            result_cap=2 * max_output_bytes + DEFAULT_MAX_LOG_BYTES,
+            log_cap=max_log_bytes,
+        )
+    duration_ms = (time.monotonic() - started) * 1000
+    return _interpret(run, isolation=isolation, duration_ms=duration_ms, timeout_s=timeout_s)
+
+
+@functools.cache
+def isolation_level() -> Isolation:
+    """How strongly runs are isolated on this machine; probed once, warned about if weak."""
+    reason = _bubblewrap_problem()
+    if reason is None:
+        return BUBBLEWRAP
+    logger.warning(
+        "SANDBOX IS WEAK: %s. Script tools run with resource limits and a scrubbed "
+        "environment only; they can read any file the sandbox uid can read and reach "
+        "the network. Install bubblewrap (apt-get install bubblewrap) to isolate them.",
+        reason,
+    )
+    return RLIMITS_ONLY
+
+
+def _bubblewrap_problem() -> str | None:
+    if not os.access(BWRAP, os.X_OK):
+        return f"{BWRAP} is not installed"
+    if not os.access(PYTHON, os.X_OK):
+        return f"{PYTHON} is not installed"
+    argv = [BWRAP, *_bwrap_args(network=False), PYTHON, "-I", "-S", "-c", "pass"]
+    try:
+        with _slot() as uid:
+            argv, user_args = _as_user(argv, uid)
+            completed = subprocess.run(
+                argv, capture_output=True, timeout=10, env=_SANDBOX_ENV, **user_args
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bubblewrap could not start: {exc}"
+    if completed.returncode != 0:
+        detail = completed.stderr.decode(errors="replace").strip()
+        return f"bubblewrap does not work here ({detail or completed.returncode})"
+    return None
+
+
+@functools.cache
+def _bwrap_args(*, network: bool) -> tuple[str, ...]:
+    args = [
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    # Debian's merged /usr makes /bin, /lib... symlinks into it; older layouts bind them.
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    # A private, empty tmpfs, not the host's /tmp.
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]  # noqa: S108
+    if network:
+        args.append("--share-net")
+        # Name resolution and TLS need these, and nothing else from /etc.
+        for path in ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"):
+            args += ["--ro-bind-try", path, path]
+    for name, value in _SANDBOX_ENV.items():
+        args += ["--setenv", name, value]
+    return tuple(args)
+
+
+_free_slots: queue.SimpleQueue[int] = queue.SimpleQueue()
+for _n in range(SANDBOX_SLOTS):
+    _free_slots.put(_n)
+
+
+@contextlib.contextmanager
+def _slot() -> Iterator[int | None]:
+    """Yield the uid to run as (None when not root); at most SANDBOX_SLOTS runs at once."""
+    slot = _free_slots.get()
+    try:
+        yield SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
+    finally:
+        _free_slots.put(slot)
+
+
+def _as_user(argv: list[str], uid: int | None) -> tuple[list[str], dict[str, Any]]:
+    """argv and Popen arguments that run argv as uid (unchanged when uid is None)."""
+    if uid is None:
+        return argv, {}
+    if os.access(SETPRIV, os.X_OK):
+        # setpriv lets subprocess use vfork; switching user in Popen forces a full fork,
+        # which costs ~20 ms from a 500 MB worker.
+        drop = [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
+        return [*drop, *argv], {}
+    # subprocess switches user in its own child, without a preexec_fn (unsafe with threads).
+    return argv, {"user": uid, "group": uid, "extra_groups": []}
+
+
+@contextlib.contextmanager
+def _workdir(isolation: Isolation, uid: int | None) -> Iterator[str]:
+    """The directory to start in: / for bubblewrap (it moves to its tmpfs), else a fresh one."""
+    if isolation == BUBBLEWRAP:
+        yield "/"
+        return
+    path = tempfile.mkdtemp(prefix="quiver-sandbox-")
+    try:
+        if uid is not None:
+            os.chown(path, uid, uid)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class _Run:
+    returncode: int | None
+    killed_for_time: bool
+    result: bytes
+    result_truncated: bool
+    stdout: _Capture
+    stderr: _Capture
+    start_error: str = ""
+
+
+def _execute(
+    argv: list[str],
+    request: bytes,
+    *,
+    uid: int | None,
+    cwd: str,
+    deadline: float,
+    result_cap: int,
+    log_cap: int,
+) -> _Run:
+    stdout, stderr, result = _Capture(log_cap), _Capture(log_cap), _Capture(result_cap)
+    result_read, result_write = os.pipe()
+    argv, user_args = _as_user([*argv, str(result_write)], uid)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(result_write,),
+            cwd=cwd,
+            env=_SANDBOX_ENV,
+            start_new_session=True,
+            close_fds=True,
+            **user_args,
+        )
+    except OSError as exc:
+        os.close(result_read)
+        os.close(result_write)
+        return _Run(None, False, b"", False, stdout, stderr, start_error=str(exc))
+    os.close(result_write)
+    assert proc.stdin and proc.stdout and proc.stderr
+    outcome = "ended"
+    try:
+        outcome = _pump(proc, request, result_read, stdout, stderr, result, deadline)
+    finally:
+        # Killing bubblewrap's outer process kills its namespace and everything left in it.
+        _kill_group(proc.pid)
+        with contextlib.suppress(OSError):
+            os.close(result_read)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        if outcome == "result":
+            _reap_later(proc)  # its exit status is not needed; the teardown takes ms
+        else:
+            proc.wait()
+    return _Run(
+        None if outcome == "result" else proc.returncode,
+        outcome == "deadline",
+        b"".join(result.chunks),
+        result.truncated,
+        stdout,
+        stderr,
+    )
+
+
+_unreaped: list[subprocess.Popen[bytes]] = []
+_unreaped_lock = threading.Lock()
+
+
+def _reap_later(proc: subprocess.Popen[bytes]) -> None:
+    """Keep proc to be reaped by a later run, and reap those that have exited since."""
+    with _unreaped_lock:
+        _unreaped.append(proc)
+        _unreaped[:] = [p for p in _unreaped if p.poll() is None]
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    request: bytes,
+    result_fd: int,
+    stdout: _Capture,
+    stderr: _Capture,
+    result: _Capture,
+    deadline: float,
+) -> Literal["result", "deadline", "ended"]:
+    """Feed stdin and drain the pipes until the result message ends, the pipes close, the
+    process is gone, or the deadline passes; return which of them ended the run.
+    """
+    assert proc.stdin and proc.stdout and proc.stderr
+    sel = selectors.DefaultSelector()
+    to_send = memoryview(request)
+    os.set_blocking(proc.stdin.fileno(), False)
+    sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, None)
+    for fd, capture in (
+        (proc.stdout.fileno(), stdout),
+        (proc.stderr.fileno(), stderr),
+        (result_fd, result),
+    ):
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ, capture)
+    pidfd: int | None
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+        sel.register(pidfd, selectors.EVENT_READ, "exit")
+    except OSError:  # Linux before 5.3: poll for the exit instead
+        pidfd = None
+    exited_at: float | None = None
+    readers = 3
+    try:
+        while readers:
+            now = time.monotonic()
+            if now >= deadline:
+                _kill_group(proc.pid)
+                return "deadline"
+            wait = deadline - now
+            if exited_at is not None:
+                wait = min(wait, exited_at + EXIT_GRACE_S - now)
+                if wait <= 0:
+                    break
+            elif pidfd is None:
+                if proc.poll() is not None:
+                    exited_at = now
+                wait = min(wait, 0.01)
+            for key, _ in sel.select(wait):
+                if key.data is None:
+                    try:
+                        to_send = to_send[os.write(key.fd, to_send) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        to_send = to_send[:0]  # it died before reading; the exit tells why
+                    if not to_send:
+                        sel.unregister(key.fd)
+                        proc.stdin.close()
+                elif key.data == "exit":
+                    sel.unregister(key.fd)
+                    exited_at = time.monotonic()
+                else:
+                    try:
+                        data = os.read(key.fd, _READ_CHUNK)
+                    except BlockingIOError:
+                        continue
+                    if data:
+                        key.data.add(data)
+                        if key.data is result and data.endswith(b"\n"):
+                            # The script flushed its output before its result: what it
+                            # printed is already in the pipes.
+                            _drain(proc.stdout.fileno(), stdout)
+                            _drain(proc.stderr.fileno(), stderr)
+                            return "result"
+                    else:
+                        sel.unregister(key.fd)
+                        readers -= 1
+    finally:
+        sel.close()
+        if pidfd is not None:
+            os.close(pidfd)
+    return "ended"
+
+
+def _drain(fd: int, capture: _Capture) -> None:
+    with contextlib.suppress(OSError):
+        while data := os.read(fd, _READ_CHUNK):
+            capture.add(data)
+
+
+def _kill_group(pid: int) -> None:
+    # The process group outlives its leader while members remain, so this is safe after
+    # the leader has been reaped: the id is not reused while the group exists.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _interpret(run: _Run, *, isolation: Isolation, duration_ms: float, timeout_s: float) -> Result:
+    base = Result(
+        status="crashed",
+        stdout=run.stdout.text(),
+        stderr=run.stderr.text(),
+        stdout_truncated=run.stdout.truncated,
+        stderr_truncated=run.stderr.truncated,
+        duration_ms=duration_ms,
+        isolation=isolation,
+        exit_code=run.returncode,
+    )
+    if run.start_error:
+        return replace(
+            base,
+            status="failed_to_start",
+            error=f"the sandbox could not start: {run.start_error}",
+        )
+    signum = _signal_of(run.returncode, isolation)
+    if run.killed_for_time or signum == signal.SIGXCPU:
+        return replace(
+            base,
+            status="timed_out",
+            error_type="TimeoutError",
+            error=f"the script did not finish within {timeout_s:g} s",
+        )
+    if run.result_truncated:
+        return replace(
+            base,
+            status="output_too_large",
+            error_type="OutputTooLarge",
+            error="the script's result message passed the output limit",
+        )
+    message = _parse(run.result)
+    if message is None:
+        return _without_result(base, signum)
+    status: Status = message["status"]
+    if status == "succeeded":
+        return replace(base, status=status, value=json.loads(message["value_json"]))
+    return replace(
+        base,
+        status=status,
+        error=str(message.get("error", "")),
+        error_type=str(message.get("error_type", "")),
+        traceback=str(message.get("traceback", "")),
+    )
+
+
+def _parse(data: bytes) -> dict[str, Any] | None:
+    """The bootstrap's message, or None if there is none or it is malformed."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("status") not in _CHILD_STATUSES:
+        return None
+    if message["status"] == "succeeded" and not isinstance(message.get("value_json"), str):
+        return None
+    return message
+
+
+_CHILD_STATUSES = {"succeeded", "raised", "memory", "non_json", "output_too_large"}
+
+
+def _without_result(base: Result, signum: int | None) -> Result:
+    # Killed by the kernel (SIGKILL, or SIGSEGV/SIGABRT when an allocation past the
+    # address-space limit was not checked) or a MemoryError the bootstrap could not report.
+    memory_signals = {signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS}
+    if signum in memory_signals or "MemoryError" in base.stderr:
+        killed_by = f" ({signal.Signals(signum).name})" if signum else ""
+        return replace(
+            base,
+            status="memory",
+            error_type="MemoryError",
+            error=f"the script was killed for memory{killed_by}",
+        )
+    if base.exit_code == 1 and base.stderr.startswith(("bwrap:", "setpriv:")):
+        return replace(
+            base,
+            status="failed_to_start",
+            error=f"the sandbox could not start: {base.stderr.strip()}",
+        )
+    if signum is not None:
+        what = f"was killed by {signal.Signals(signum).name}"
+    else:
+        what = f"exited with code {base.exit_code} before returning"
+    return replace(base, status="crashed", error_type="Crashed", error=f"the script {what}")
+
+
+def _signal_of(returncode: int | None, isolation: Isolation) -> int | None:
+    if returncode is None:
+        return None
+    if returncode < 0:
+        number = -returncode
+    elif isolation == BUBBLEWRAP and returncode > 128:
+        # bubblewrap reports its child's death by signal N as exit code 128 + N.
+        number = returncode - 128
+    else:
+        return None
+    try:
+        return signal.Signals(number)
+    except ValueError:
+        return None
