@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from catalog.definitions import (
@@ -405,5 +406,12 @@ def purge_tool(tool: Tool, *, actor: Actor, reason: str = "", ip: str | None = N
         ip=ip,
     )
     Tool.objects.filter(pk=tool.pk).update(current_version=None, head_version=None)
-    tool.delete()
+    try:
+        with transaction.atomic():
+            tool.delete()
+    except (ProtectedError, RestrictedError) as kept:
+        # Records of runs keep the versions they ran (the telemetry app restricts it).
+        raise ValidationError(
+            {"archived": ["this tool has a run history, so it stays archived; it cannot be purged"]}
+        ) from kept
     bump_on_commit(tool.tenant)
