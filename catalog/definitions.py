@@ -105,6 +105,20 @@ def _as_float(value: Any) -> Any:
     return value
 
 
+def json_type_of(value: Any) -> str | None:
+    """The JSON Schema type of a Python value, or None for one JSON cannot hold."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):  # before int: bool is an int in Python
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    for kind, name in ((float, "number"), (str, "string"), (list, "array"), (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return None
+
+
 def content_of(definition: dict[str, Any]) -> dict[str, Any]:
     """The versioned part of a normalized definition."""
     return {field: definition[field] for field in CONTENT_FIELDS}

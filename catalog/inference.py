@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.definitions import json_type_of
+
 SIMPLE_TYPES = {
     "int": "integer",
     "float": "number",
@@ -148,7 +150,7 @@ def _apply_default(prop: dict[str, Any], node: ast.expr, notes: list[str], name:
         return
     prop["default"] = value
     if "type" not in prop and "enum" not in prop:
-        guessed = _json_type(value)
+        guessed = json_type_of(value)
         if guessed:
             rest = dict(prop)
             prop.clear()
@@ -163,22 +165,6 @@ def _is_json(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
     return False
-
-
-def _json_type(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
 
 
 def _name_of(node: ast.expr) -> str:
@@ -278,7 +264,7 @@ def _literal(items: list[ast.expr], notes: list[str], name: str) -> dict[str, An
         except (ValueError, TypeError, SyntaxError):
             notes.append(f"A value allowed for '{name}' is not a literal and was left out.")
     values = [v for v in values if _is_json(v)]
-    types = {_json_type(v) for v in values}
+    types = {json_type_of(v) for v in values}
     schema: dict[str, Any] = {"enum": values}
     if len(types) == 1 and None not in types:
         schema = {"type": types.pop(), "enum": values}

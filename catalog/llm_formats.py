@@ -22,6 +22,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+from catalog.definitions import json_type_of
+
 FORMATS = ("openai", "anthropic", "mcp", "frontend")
 
 # Short enough for a prompt of many tools: the description plus a few use cases.
@@ -142,9 +144,9 @@ def _types_of(node: dict[str, Any]) -> list[str]:
     if isinstance(declared, list) and declared and all(isinstance(t, str) for t in declared):
         return list(declared)
     if declared is None and isinstance(node.get("enum"), list) and node["enum"]:
-        inferred = {_json_type(value) for value in node["enum"]}
-        if len(inferred) == 1:
-            return [inferred.pop()]
+        inferred = {json_type_of(value) for value in node["enum"]}
+        if len(inferred) == 1 and None not in inferred:
+            return [str(inferred.pop())]
     raise NotStrict("a type is needed")
 
 
@@ -174,22 +176,8 @@ def _split_types(node: dict[str, Any], types: list[str]) -> dict[str, Any]:
 
 
 def _fits(value: Any, kind: str) -> bool:
-    found = _json_type(value)
+    found = json_type_of(value)
     return found == kind or (kind == "number" and found == "integer")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _lengths_as_pattern(node: dict[str, Any]) -> dict[str, Any]:
@@ -436,7 +424,7 @@ def _type_label(schema: dict[str, Any]) -> str:
             return f"array of {item}" if isinstance(item, str) else "array"
         return declared
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return _json_type(schema["enum"][0])
+        return json_type_of(schema["enum"][0]) or "any"
     return "any"
 
 

@@ -7,6 +7,8 @@ import ast
 import json
 from typing import Any
 
+from catalog.definitions import json_type_of
+
 MAX_TYPE_TEXT = 200
 JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 
@@ -159,16 +161,5 @@ def is_json_type(value: Any) -> bool:
 
 
 def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"
+    """The JSON Schema type of a parsed JSON value."""
+    return json_type_of(value) or "string"
