@@ -205,6 +205,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Worker-side modules with tasks (planner is not an installed app: it has no models).
+CELERY_IMPORTS = ["planner.tasks"]
+CELERY_TASK_ROUTES = {"planner.tasks.run_execution": {"queue": "executions"}}
+# Above the default 30 s tool timeout: the sandbox times a run out first, and the soft
+# limit still lets the executor record the run as failed before the hard kill.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=75)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# Run by `celery beat`: fail runs whose worker vanished (see reap_lost_executions).
+CELERY_BEAT_SCHEDULE = {
+    "reap-lost-executions": {"task": "planner.tasks.reap_lost_executions", "schedule": 30.0}
+}
 
 REST_FRAMEWORK = {
     # drf-spectacular's AutoSchema plus the error responses every endpoint can give.
