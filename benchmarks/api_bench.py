@@ -43,10 +43,12 @@ from catalog_bench import (
     _analyze,
     _code_version,
     _percentiles,
+    _say,
     _server_version,
     run_child,
+    seed_tenant,
 )
-from generate_catalog import CATEGORIES, NOUNS, TAGS, VERBS, generate
+from generate_catalog import queries as generated_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "quiver_bench_api"
@@ -110,16 +112,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _queries(n: int, seed: int) -> list[str]:
-    """Distinct queries a person might type, from the words the generated tools use."""
-    rng = random.Random(seed)
-    words = [*VERBS, *NOUNS, *TAGS, *CATEGORIES, "on", "the", "is", "which", "host", "slow"]
-    seen: set[str] = set()
-    while len(seen) < n:
-        seen.add(" ".join(rng.sample(words, rng.randint(2, 6))))
-    return sorted(seen)
-
-
 # -- the child -----------------------------------------------------------------------------
 
 
@@ -136,11 +128,7 @@ def _run_child(args: argparse.Namespace) -> int:
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
-    from catalog.memory import collector_paused
     from catalog.models import Role
-    from catalog.services import create_api_key, import_definitions, set_membership
-    from catalog.services.tenants import create_tenant
-    from catalog.transfer import Source
 
     say = _say(args.child)
     call_command("migrate", verbosity=0)
@@ -158,23 +146,11 @@ def _run_child(args: argparse.Namespace) -> int:
     ):
         if not count:
             continue
-        tenant = create_tenant(slug=slug, name=slug.title())
-        set_membership(tenant, user=user, role=Role.ADMIN, actor=None)
-        definitions = generate(count, seed, 0)
-        if slug == "export":  # every one of them exported
-            for d in definitions:
-                d.update(enabled=True, status="active")
-        else:
-            names = [d["name"] for d in definitions]
-        sources = [Source(f"{d['platform']}/{d['name']}.yaml", None, d) for d in definitions]
-        start = perf_counter()
-        with collector_paused():
-            report = import_definitions(tenant, sources, actor=None, reason="benchmark")
-        say(
-            f"{slug}: imported {count:,} tools in {perf_counter() - start:.1f} s "
-            f"({report.summary()})"
+        seeded, tokens[slug] = seed_tenant(
+            slug, count, seed, user=user, role=Role.ADMIN, all_usable=slug == "export", say=say
         )
-        tokens[slug] = create_api_key(tenant, name="bench", role=Role.ADMIN, actor=user)[1]
+        if slug == "bench":
+            names = seeded
     say(f"{_analyze()} done")
 
     client = Client()
@@ -214,7 +190,7 @@ def _run_child(args: argparse.Namespace) -> int:
         results["lists"][label] = figures
         say(_line(f"list, {label}", figures) + f", {figures['count']:,} matching")
 
-    queries = _queries(WARMUP + args.runs + 1, args.seed)
+    queries = generated_queries(WARMUP + args.runs + 1, args.seed)
     if llm_url:
         start = perf_counter()
         get("bench", llm_url, {"q": queries[0], "k": 20})
@@ -375,13 +351,6 @@ def _wait_until_up(url: str, token: str, timeout: float = 30) -> None:
 
 def _line(label: str, figures: dict[str, float]) -> str:
     return f"{label}: p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms (n={figures['n']})"
-
-
-def _say(db: str) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        print(f"[{db}] {message}", flush=True)
-
-    return say
 
 
 def _verdict(p95: float, target: float) -> str:

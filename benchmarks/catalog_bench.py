@@ -216,6 +216,34 @@ def _say(db: str) -> Callable[[str], None]:
     return say
 
 
+def seed_tenant(
+    slug: str, count: int, seed: int, *, user: Any, role: str, all_usable: bool, say: Any
+) -> tuple[list[str], str]:
+    """A tenant holding ``count`` generated tools, ``user`` a member with ``role``, and an
+    API key of that role: returns the tools' names and the key's token (in a child only).
+
+    With ``all_usable`` every tool is enabled and active, so every one is exported.
+    """
+    from catalog.memory import collector_paused
+    from catalog.services import create_api_key, import_definitions, set_membership
+    from catalog.services.tenants import create_tenant
+    from catalog.transfer import Source
+
+    tenant = create_tenant(slug=slug, name=slug.title())
+    set_membership(tenant, user=user, role=role, actor=None)
+    definitions = generate(count, seed, 0)
+    if all_usable:
+        for d in definitions:
+            d.update(enabled=True, status="active")
+    sources = [Source(f"{d['platform']}/{d['name']}.yaml", None, d) for d in definitions]
+    start = perf_counter()
+    with collector_paused():
+        report = import_definitions(tenant, sources, actor=None, reason="benchmark")
+    say(f"{slug}: imported {count:,} tools in {perf_counter() - start:.1f} s ({report.summary()})")
+    token = create_api_key(tenant, name="bench", role=role, actor=user)[1]
+    return [d["name"] for d in definitions], token
+
+
 def _server_version() -> str:
     from django.db import connection
 

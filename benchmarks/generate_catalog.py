@@ -228,6 +228,16 @@ ENUMS = {
 }
 
 
+def queries(n: int, seed: int = 0) -> list[str]:
+    """Distinct queries a person might type, from the words the generated tools use."""
+    rng = random.Random(seed)
+    words = [*VERBS, *NOUNS, *TAGS, *CATEGORIES, "on", "the", "is", "which", "host", "slow"]
+    seen: set[str] = set()
+    while len(seen) < n:
+        seen.add(" ".join(rng.sample(words, rng.randint(2, 6))))
+    return sorted(seen)
+
+
 def version_number(version_index: int) -> str:
     return f"1.{version_index}.0"
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import tempfile
 from collections.abc import Callable
@@ -43,8 +42,8 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from catalog_bench import _code_version, _percentiles, _server_version, run_child
-from generate_catalog import CATEGORIES, NOUNS, TAGS, VERBS, generate
+from catalog_bench import _code_version, _percentiles, _say, _server_version, run_child, seed_tenant
+from generate_catalog import queries as generated_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "quiver_bench_llm"
@@ -93,16 +92,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _queries(n: int, seed: int) -> list[str]:
-    """Distinct queries a person might type, from the words the generated tools use."""
-    rng = random.Random(seed)
-    words = [*VERBS, *NOUNS, *TAGS, *CATEGORIES, "on", "the", "is", "which", "host", "slow"]
-    seen: set[str] = set()
-    while len(seen) < n:
-        seen.add(" ".join(rng.sample(words, rng.randint(2, 6))))
-    return sorted(seen)
-
-
 # -- the child -----------------------------------------------------------------------------
 
 
@@ -117,18 +106,12 @@ def _run_child(args: argparse.Namespace) -> int:
     from django.test import Client
 
     from catalog import llm_export
-    from catalog.memory import collector_paused
     from catalog.models import Role, Tool
     from catalog.selectors import definition_of
     from catalog.services import (
-        create_api_key,
         edit_tool,
-        import_definitions,
         publish_version,
-        set_membership,
     )
-    from catalog.services.tenants import create_tenant
-    from catalog.transfer import Source
 
     say = _say(args.child)
     call_command("migrate", verbosity=0)
@@ -140,19 +123,9 @@ def _run_child(args: argparse.Namespace) -> int:
         ("bench", args.tools, args.seed),
         ("export", args.export_tools, args.seed + 1),
     ):
-        tenant = create_tenant(slug=slug, name=slug.title())
-        set_membership(tenant, user=user, role=Role.VIEWER, actor=None)
-        definitions = generate(count, seed, 0)
-        if slug == "export":  # every one of them exported
-            for d in definitions:
-                d.update(enabled=True, status="active")
-        sources = [Source(f"{d['platform']}/{d['name']}.yaml", None, d) for d in definitions]
-        start = perf_counter()
-        with collector_paused():
-            report = import_definitions(tenant, sources, actor=None, reason="benchmark")
-        elapsed = perf_counter() - start
-        say(f"{slug}: imported {count:,} tools in {elapsed:.1f} s ({report.summary()})")
-        tokens[slug] = create_api_key(tenant, name="bench", role=Role.VIEWER, actor=user)[1]
+        _, tokens[slug] = seed_tenant(
+            slug, count, seed, user=user, role=Role.VIEWER, all_usable=slug == "export", say=say
+        )
     call_command("check", verbosity=0)
 
     client = Client()
@@ -163,7 +136,7 @@ def _run_child(args: argparse.Namespace) -> int:
         return response
 
     results: dict[str, Any] = {"db": args.child, "server": server, "load": [os.getloadavg()[0]]}
-    queries = _queries(args.runs * 2 + WARMUP, args.seed)
+    queries = generated_queries(args.runs * 2 + WARMUP, args.seed)
 
     start = perf_counter()
     body = get("bench", q=queries[0], k=20).json()
@@ -232,13 +205,6 @@ def _line(label: str, figures: dict[str, float]) -> str:
         f"{label}: p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms, "
         f"p99 {figures['p99']:.2f} ms (n={figures['n']})"
     )
-
-
-def _say(db: str) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        print(f"[{db}] {message}", flush=True)
-
-    return say
 
 
 def _print_report(db: str, results: dict[str, Any], args: argparse.Namespace) -> None:

@@ -28,6 +28,7 @@ from catalog_bench import (
     _analyze,
     _code_version,
     _percentiles,
+    _say,
     _server_version,
     run_child,
 )
@@ -151,13 +152,6 @@ def _run_child(args: argparse.Namespace) -> int:
     results["load"].append(os.getloadavg()[0])
     args.results.write_text(json.dumps(results, indent=2))
     return 0
-
-
-def _say(db: str) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        print(f"[{db}] {message}", flush=True)
-
-    return say
 
 
 def _measure_pages(
