@@ -24,7 +24,8 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from catalog import llm_formats, retrieval, revision
-from catalog.models import Capability, Pattern, Tenant, ToolVersion
+from catalog.models import Tenant, ToolVersion
+from catalog.selectors import capability_outlines
 
 DEFAULT_K = 20
 MAX_K = 100
@@ -82,32 +83,21 @@ def llm_definitions(version_ids: list[int]) -> dict[int, dict[str, Any]]:
     (scripts, examples, estimates ...) a prompt does not show. A test checks that the
     formats come out the same from both.
     """
-    capabilities: dict[int, list[dict[str, Any]]] = {}
-    by_id: dict[int, dict[str, Any]] = {}
-    for cap_id, version_id, name in (
-        Capability.objects.filter(version_id__in=version_ids)
-        .order_by("position", "id")
-        .values_list("id", "version_id", "name")
-    ):
-        capability: dict[str, Any] = {"name": name, "patterns": []}
-        capabilities.setdefault(version_id, []).append(capability)
-        by_id[cap_id] = capability
-    for cap_id, cases, requires_approval, production_safe in (
-        # By the capabilities' ids, not a join: without planner statistics (after a
-        # bulk import) PostgreSQL scanned every pattern for the join.
-        Pattern.objects.filter(capability_id__in=list(by_id))
-        .order_by("position", "id")
-        .values_list("capability_id", "typical_use_cases", "requires_approval", "production_safe")
-    ):
-        by_id[cap_id]["patterns"].append(
-            {
-                "typical_use_cases": cases,
-                "policy": {
-                    "requires_approval": requires_approval,
-                    "production_safe": production_safe,
-                },
-            }
-        )
+    capabilities = capability_outlines(
+        version_ids, pattern_fields=("typical_use_cases", "requires_approval", "production_safe")
+    )
+    for outline in capabilities.values():
+        for capability in outline:
+            capability["patterns"] = [
+                {
+                    "typical_use_cases": p["typical_use_cases"],
+                    "policy": {
+                        "requires_approval": p["requires_approval"],
+                        "production_safe": p["production_safe"],
+                    },
+                }
+                for p in capability["patterns"]
+            ]
     definitions = {}
     for row in ToolVersion.objects.filter(id__in=version_ids).values_list(
         "id",

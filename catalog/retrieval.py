@@ -35,7 +35,6 @@ from django.db.models import Exists, OuterRef
 
 from catalog import revision
 from catalog.models import (
-    Capability,
     Pattern,
     Tenant,
     Tool,
@@ -43,6 +42,7 @@ from catalog.models import (
     ToolStatus,
     ToolVersion,
 )
+from catalog.selectors import capability_outlines
 
 # bm25s sets its logger to DEBUG and logs every index build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -341,25 +341,11 @@ def load_documents(tools: Sequence[UsableTool]) -> list[dict[str, str]]:
                 "id", "description", "tags", "category", "platform", "input_schema"
             )
         }
-        capabilities: dict[int, list[dict[str, Any]]] = {}
-        by_id: dict[int, dict[str, Any]] = {}
-        for cap_id, version_id, name, description in (
-            Capability.objects.filter(version_id__in=ids)
-            .order_by("position", "id")
-            .values_list("id", "version_id", "name", "description")
-        ):
-            capability = {"name": name, "description": description, "patterns": []}
-            capabilities.setdefault(version_id, []).append(capability)
-            by_id[cap_id] = capability
-        for cap_id, name, description, cases in (
-            # By the capabilities' ids, not a join (see llm_export.llm_definitions).
-            Pattern.objects.filter(capability_id__in=list(by_id))
-            .order_by("position", "id")
-            .values_list("capability_id", "name", "description", "typical_use_cases")
-        ):
-            by_id[cap_id]["patterns"].append(
-                {"name": name, "description": description, "typical_use_cases": cases or []}
-            )
+        capabilities = capability_outlines(
+            ids,
+            capability_fields=("name", "description"),
+            pattern_fields=("name", "description", "typical_use_cases"),
+        )
         for tool in chunk:
             row = versions.get(tool.version_id)
             if row is None:  # purged since the catalog was read: index nothing for it

@@ -62,7 +62,7 @@ def definition_of(version: ToolVersion, *, tool_fields: bool = True) -> dict[str
             {
                 "name": capability.name,
                 "description": capability.description,
-                "patterns": [_pattern_definition(p) for p in capability.patterns.all()],
+                "patterns": [pattern_definition(p) for p in capability.patterns.all()],
             }
             for capability in version.capabilities.all()
         ],
@@ -83,7 +83,8 @@ def _runtime_of(version: ToolVersion) -> dict[str, Any]:
     return runtime
 
 
-def _pattern_definition(p: Pattern) -> dict[str, Any]:
+def pattern_definition(p: Pattern) -> dict[str, Any]:
+    """A pattern as the definition format writes it."""
     return {
         "name": p.name,
         "description": p.description,
@@ -111,6 +112,37 @@ def _pattern_definition(p: Pattern) -> dict[str, Any]:
         "expected_outputs": p.expected_outputs,
         "examples": p.examples,
     }
+
+
+def capability_outlines(
+    version_ids: list[int],
+    *,
+    capability_fields: tuple[str, ...] = ("name",),
+    pattern_fields: tuple[str, ...] = (),
+) -> dict[int, list[dict[str, Any]]]:
+    """The chosen fields of versions' capabilities, each with its patterns' chosen fields
+    (under "patterns"), by version id, in order: two queries, no model instances.
+
+    Patterns are read by their capabilities' ids, not through a join: without planner
+    statistics (right after a bulk import) PostgreSQL scanned every pattern for the join.
+    """
+    outlines: dict[int, list[dict[str, Any]]] = {}
+    by_id: dict[int, dict[str, Any]] = {}
+    for cap_id, version_id, *values in (
+        Capability.objects.filter(version_id__in=version_ids)
+        .order_by("position", "id")
+        .values_list("id", "version_id", *capability_fields)
+    ):
+        capability = {**dict(zip(capability_fields, values, strict=True)), "patterns": []}
+        outlines.setdefault(version_id, []).append(capability)
+        by_id[cap_id] = capability
+    for cap_id, *values in (
+        Pattern.objects.filter(capability_id__in=list(by_id))
+        .order_by("position", "id")
+        .values_list("capability_id", *pattern_fields)
+    ):
+        by_id[cap_id]["patterns"].append(dict(zip(pattern_fields, values, strict=True)))
+    return outlines
 
 
 def export_definitions(

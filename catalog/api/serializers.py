@@ -24,6 +24,7 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.selectors import pattern_definition
 
 REASON_MAX = 500
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -335,33 +336,14 @@ class PatternSerializer(serializers.Serializer):
     expected_outputs = serializers.ListField(child=serializers.CharField())
 
     def to_representation(self, p: Any) -> dict[str, Any]:
+        pattern = pattern_definition(p)
+        # This listing leaves out what only planning needs.
+        del pattern["context_variables"], pattern["examples"]
         return {
             "tool": p.capability.version.tool.name,
             "version": p.capability.version.version,
             "capability": p.capability.name,
-            "name": p.name,
-            "description": p.description,
-            "typical_use_cases": [str(u) for u in p.typical_use_cases],
-            "time_estimate_ms": p.time_estimate_ms,
-            "cost_estimate": p.cost_estimate,
-            "complexity_score": p.complexity_score,
-            "scope": p.scope,
-            "completeness": p.completeness,
-            "limitations": [str(x) for x in p.limitations],
-            "policy": {
-                "max_cost": p.max_cost,
-                "requires_approval": p.requires_approval,
-                "production_safe": p.production_safe,
-            },
-            "preference_match": {
-                "speed": p.pref_speed,
-                "accuracy": p.pref_accuracy,
-                "cost": p.pref_cost,
-                "complexity": p.pref_complexity,
-                "completeness": p.pref_completeness,
-            },
-            "required_inputs": [str(x) for x in p.required_inputs],
-            "expected_outputs": [str(x) for x in p.expected_outputs],
+            **pattern,
         }
 
 
