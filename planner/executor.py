@@ -87,6 +87,7 @@ def _run(execution: Execution) -> dict[str, Any]:
             timeout_s=version.timeout_s,
             memory_mb=version.memory_mb,
             network=version.network_allowed,
+            stop=lambda: _cancelled(execution.pk),
         )
         return {
             **_outcome(
@@ -112,12 +113,20 @@ def _run(execution: Execution) -> dict[str, Any]:
     return {"status": S.FAILED, "error_kind": ErrorKind.REFUSED, "error": DESCRIBED_ONLY}
 
 
+def _cancelled(execution_id: int) -> bool:
+    """Whether someone cancelled the run while it was running (asked by the sandbox)."""
+    return Execution.objects.filter(pk=execution_id, status=S.CANCELLED).exists()
+
+
 def _outcome(status: str, value: Any, error_type: str, error: str, tb: str) -> dict[str, Any]:
     if status == "succeeded":
         return {"status": S.SUCCEEDED, "result": value}
     text = f"{error_type}: {error}" if error_type else error
     if tb:
         text = f"{text}\n\n{tb}"
+    if status == "cancelled":
+        # Only while the row is cancelled already: recording it is refused, which is right.
+        return {"status": S.FAILED, "error_kind": ErrorKind.CRASHED, "error": text}
     if status == "timed_out":
         return {"status": S.TIMED_OUT, "error_kind": ErrorKind.TIMED_OUT, "error": text}
     kind = status if status in ErrorKind.values else ErrorKind.CRASHED

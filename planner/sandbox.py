@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -58,7 +58,10 @@ Status = Literal[
     "output_too_large",
     "crashed",
     "failed_to_start",
+    "cancelled",
 ]
+# What ended the wait for a run: its result, its deadline, its exit, or a stop request.
+_Outcome = Literal["result", "deadline", "ended", "stopped"]
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MEMORY_MB = 512
@@ -72,6 +75,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # and no slot shares a uid with a real account.
 SANDBOX_UID_BASE = 64000
 SANDBOX_SLOTS = 32
+
+# How often a running script's ``stop`` callback is asked whether to stop.
+STOP_CHECK_S = 0.25
 
 # When the script's process has exited but something it left behind still holds the pipes
 # (only possible without bubblewrap), stop reading after this long.
@@ -135,8 +141,13 @@ def run_script(
     network: bool = False,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+    stop: Callable[[], bool] | None = None,
 ) -> Result:
-    """Run ``main(**kwargs)`` from ``source`` in a sandbox and return what happened."""
+    """Run ``main(**kwargs)`` from ``source`` in a sandbox and return what happened.
+
+    ``stop``, when given, is asked about every STOP_CHECK_S while the script runs; when
+    it answers True the run is killed and ends ``cancelled``.
+    """
     started = time.monotonic()
     isolation = isolation_level()
     try:
@@ -170,6 +181,7 @@ def run_script(
             # The value travels as a JSON string inside the message: escaping at most doubles it.
             result_cap=2 * max_output_bytes + DEFAULT_MAX_LOG_BYTES,
             log_cap=max_log_bytes,
+            stop=stop,
         )
     duration_ms = (time.monotonic() - started) * 1000
     return _interpret(run, isolation=isolation, duration_ms=duration_ms, timeout_s=timeout_s)
@@ -285,7 +297,7 @@ def _workdir(isolation: Isolation, uid: int | None) -> Iterator[str]:
 @dataclass
 class _Run:
     returncode: int | None
-    killed_for_time: bool
+    outcome: _Outcome
     result: bytes
     result_truncated: bool
     stdout: _Capture
@@ -302,6 +314,7 @@ def _execute(
     deadline: float,
     result_cap: int,
     log_cap: int,
+    stop: Callable[[], bool] | None = None,
 ) -> _Run:
     stdout, stderr, result = _Capture(log_cap), _Capture(log_cap), _Capture(result_cap)
     result_read, result_write = os.pipe()
@@ -322,12 +335,12 @@ def _execute(
     except OSError as exc:
         os.close(result_read)
         os.close(result_write)
-        return _Run(None, False, b"", False, stdout, stderr, start_error=str(exc))
+        return _Run(None, "ended", b"", False, stdout, stderr, start_error=str(exc))
     os.close(result_write)
     assert proc.stdin and proc.stdout and proc.stderr
-    outcome = "ended"
+    outcome: _Outcome = "ended"
     try:
-        outcome = _pump(proc, request, result_read, stdout, stderr, result, deadline)
+        outcome = _pump(proc, request, result_read, stdout, stderr, result, deadline, stop)
     finally:
         # Killing bubblewrap's outer process kills its namespace and everything left in it.
         _kill_group(proc.pid)
@@ -342,7 +355,7 @@ def _execute(
             proc.wait()
     return _Run(
         None if outcome == "result" else proc.returncode,
-        outcome == "deadline",
+        outcome,
         b"".join(result.chunks),
         result.truncated,
         stdout,
@@ -369,9 +382,10 @@ def _pump(
     stderr: _Capture,
     result: _Capture,
     deadline: float,
-) -> Literal["result", "deadline", "ended"]:
+    stop: Callable[[], bool] | None = None,
+) -> _Outcome:
     """Feed stdin and drain the pipes until the result message ends, the pipes close, the
-    process is gone, or the deadline passes; return which of them ended the run.
+    process is gone, the deadline passes or ``stop`` says so; return which ended the run.
     """
     assert proc.stdin and proc.stdout and proc.stderr
     sel = selectors.DefaultSelector()
@@ -393,13 +407,21 @@ def _pump(
         pidfd = None
     exited_at: float | None = None
     readers = 3
+    next_check = time.monotonic() + STOP_CHECK_S
     try:
         while readers:
             now = time.monotonic()
             if now >= deadline:
                 _kill_group(proc.pid)
                 return "deadline"
+            if stop is not None and now >= next_check:
+                if stop():
+                    _kill_group(proc.pid)
+                    return "stopped"
+                next_check = time.monotonic() + STOP_CHECK_S
             wait = deadline - now
+            if stop is not None:
+                wait = min(wait, max(next_check - now, 0.0))
             if exited_at is not None:
                 wait = min(wait, exited_at + EXIT_GRACE_S - now)
                 if wait <= 0:
@@ -475,8 +497,10 @@ def _interpret(run: _Run, *, isolation: Isolation, duration_ms: float, timeout_s
             status="failed_to_start",
             error=f"the sandbox could not start: {run.start_error}",
         )
+    if run.outcome == "stopped":
+        return replace(base, status="cancelled", error="the run was cancelled while it ran")
     signum = _signal_of(run.returncode, isolation)
-    if run.killed_for_time or signum == signal.SIGXCPU:
+    if run.outcome == "deadline" or signum == signal.SIGXCPU:
         return replace(
             base,
             status="timed_out",

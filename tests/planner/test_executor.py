@@ -208,6 +208,29 @@ def test_a_run_cancelled_while_running_stays_cancelled(
 
 
 @pytest.mark.django_db
+def test_cancelling_a_running_script_stops_its_sandbox_within_a_second(
+    tenant: Tenant, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execution = queued(script_tool(tenant, LOOPS, timeout_s=20))
+    real_run_script = executor.run_script
+
+    def cancelled_once_started(*args: Any, **kwargs: Any) -> Result:
+        cancel_execution(Execution.objects.get(pk=execution.pk), actor=admin, reason="too slow")
+        started = time.monotonic()
+        result = real_run_script(*args, **kwargs)
+        seen["seconds"] = time.monotonic() - started
+        return result
+
+    seen: dict[str, float] = {}
+    monkeypatch.setattr(executor, "run_script", cancelled_once_started)
+    row = executor.run_execution(execution.pk)
+
+    assert seen["seconds"] < 1.5  # not the 20 s timeout
+    row.refresh_from_db()
+    assert row.status == S.CANCELLED and row.decision_reason == "too slow"
+
+
+@pytest.mark.django_db
 def test_an_execution_awaiting_approval_is_not_run(tenant: Tenant, no_sandbox: list[str]) -> None:
     execution, _ = record_execution(
         script_tool(tenant, ADD), arguments={}, caller=None, requires_approval=True
@@ -315,8 +338,8 @@ def test_the_version_limits_reach_the_sandbox(
 ) -> None:
     seen: dict[str, Any] = {}
 
-    def spy(source: str, kwargs: dict[str, Any], **limits: Any) -> Result:
-        seen.update(source=source, kwargs=kwargs, **limits)
+    def spy(source: str, kwargs: dict[str, Any], *, stop: Any, **limits: Any) -> Result:
+        seen.update(source=source, kwargs=kwargs, cancelled_yet=stop(), **limits)
         return Result(status="succeeded", value=1)
 
     monkeypatch.setattr(executor, "run_script", spy)
@@ -329,6 +352,7 @@ def test_the_version_limits_reach_the_sandbox(
         "timeout_s": 7,
         "memory_mb": 128,
         "network": True,
+        "cancelled_yet": False,
     }
 
 

@@ -277,6 +277,21 @@ def test_a_sleeping_script_times_out_on_the_wall_clock() -> None:
     assert result.duration_ms < 1500
 
 
+def test_a_stop_request_kills_the_run_at_the_next_check() -> None:
+    asked: list[float] = []
+
+    def stop() -> bool:
+        asked.append(time.monotonic())
+        return len(asked) >= 2
+
+    result = run_script(
+        "import time\ndef main():\n    time.sleep(60)\n", {}, timeout_s=30, stop=stop
+    )
+    assert result.status == "cancelled"
+    assert len(asked) == 2
+    assert result.duration_ms < 1500
+
+
 def test_a_memory_hog_ends_as_a_memory_failure() -> None:
     result = run_script(
         script(
