@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "catalog",
     "telemetry",
+    "planner",
 ]
 
 MIDDLEWARE = [
@@ -205,7 +206,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Worker-side modules with tasks (planner is not an installed app: it has no models).
+# Worker-side modules with tasks, imported by the worker at start.
 CELERY_IMPORTS = ["planner.tasks"]
 CELERY_TASK_ROUTES = {"planner.tasks.run_execution": {"queue": "executions"}}
 # Above the default 30 s tool timeout: the sandbox times a run out first, and the soft

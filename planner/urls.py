@@ -1,0 +1,17 @@
+"""Pages that run tools and follow runs."""
+
+from django.urls import path
+
+from planner.views import runs, try_it
+
+app_name = "planner"
+
+urlpatterns = [
+    path("tools/<slug:name>/try/", try_it.try_it, name="try_it"),
+    path("runs/", runs.run_list, name="run_list"),
+    path("runs/approvals/", runs.approval_queue, name="approval_queue"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run_detail"),
+    path("runs/<int:run_id>/live/", runs.run_live, name="run_live"),
+    path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run_cancel"),
+    path("runs/<int:run_id>/decide/", runs.run_decide, name="run_decide"),
+]
