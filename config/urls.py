@@ -11,6 +11,7 @@ urlpatterns = [
     path("tenant/", account.switch_tenant, name="switch_tenant"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("planner.api.urls")),
     # -- OpenAPI schema and its two readers, served without any CDN --
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -58,9 +58,25 @@ request as a whole; for imports `<file>: <path>`). A failed request changes noth
 | 404 | `not_found` | no such object in your tenant, or no such URL |
 | 405 | `method_not_allowed` | the URL does not take this method |
 | 406 | `not_acceptable` | no representation matches the `Accept` header |
+| 409 | `conflict` | the run has moved on (e.g. cancelling a run that has ended) |
 | 412 | `stale_edit` | the edit was based on an older version; `current` is the state now |
 | 415 | `unsupported_media_type` | the body's `Content-Type` is not accepted here |
+| 422 | `refused` | policy refuses the run: cost above `max_cost`, not production-safe, disabled |
 | 428 | `precondition_required` | an update without `If-Match` or a base version |
 | 429 | `throttled` | too many requests; wait `Retry-After` seconds |
 | 500 | `server_error` | a fault on our side; nothing was half-applied |
+
+## Running tools
+
+`POST /api/v1/executions` with `{"tool": "disk_usage", "arguments": {...}}` checks the
+arguments against the tool's input schema (filling its defaults) and the policy of its
+pattern, records the run and queues it for a worker; scripts run in a sandbox. Add
+`"wait": 10` to be answered when the run has ended, or follow it with
+`GET /api/v1/executions/{id}` until `final` is true. An `idempotency_key` (or the
+`Idempotency-Key` header) makes retries safe: the same key returns the first run. Runs
+whose pattern requires approval wait as `awaiting_approval` until an admin approves them.
+The `isolation` of a finished run says how it was confined: `bubblewrap` (its own
+namespaces, no network unless allowed, no view of Quiver's files), `rlimits-only` (a
+machine without bubblewrap: resource limits only), or `in-process` (trusted code
+registered with `@tool`).
 """

@@ -1,0 +1,1 @@
+"""/api/v1/executions: running tools and following their runs, for programs."""

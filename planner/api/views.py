@@ -1,0 +1,230 @@
+"""/api/v1/executions: run a tool, list and read runs, cancel, approve and reject.
+
+Thin: every change goes through planner.invoking, which the pages use too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.api.errors import ErrorSerializer, error_body, flatten, summary
+from catalog.api.pagination import Pages
+from catalog.api.permissions import api_tenant, role_at_least
+from catalog.api.serializers import ReasonSerializer
+from catalog.models import ApiKey, Role, Tenant
+from planner import invoking
+from planner.api.filters import ExecutionFilterSet
+from planner.api.serializers import (
+    ExecutionSerializer,
+    ExecutionSummarySerializer,
+    RejectSerializer,
+    RunRequestSerializer,
+    run_request_kwargs,
+)
+from telemetry.models import Execution, ExecutionSource
+from telemetry.services import TransitionRefused
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+# Which role each action needs; the services check the same again.
+ROLES = {
+    "list": Role.VIEWER,
+    "retrieve": Role.VIEWER,
+    "create": Role.OPERATOR,
+    "cancel": Role.OPERATOR,
+    "approve": Role.ADMIN,
+    "reject": Role.ADMIN,
+}
+
+RUN_EXAMPLE = {
+    "id": 4711,
+    "tool": "disk_usage",
+    "version": "1.2.0",
+    "pattern": "quick_check",
+    "status": "succeeded",
+    "final": True,
+    "source": "api",
+    "caller": "alice",
+    "environment": "development",
+    "idempotency_key": "nightly-2025-02-01",
+    "arguments": {"path": "/", "threshold_pct": 80},
+    "context": {"N": 3},
+    "result": {"mounts": [{"path": "/", "used_pct": 41}]},
+    "error_kind": "",
+    "queued_at": "2025-02-01T02:00:00.010Z",
+    "started_at": "2025-02-01T02:00:00.021Z",
+    "finished_at": "2025-02-01T02:00:00.043Z",
+    "duration_ms": 22,
+    "estimated_time_ms": 150.0,
+    "estimated_cost": 0.3,
+    "isolation": "bubblewrap",
+}
+CONFLICT = {409: ErrorSerializer}
+REFUSED = {422: ErrorSerializer}
+
+
+def refused(exc: ValidationError, code: str, http_status: int) -> Response:
+    """A well-formed request a rule refuses, in the API's error shape."""
+    fields = flatten(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    return Response(
+        error_body(code, summary(fields, "The run was refused:"), fields), status=http_status
+    )
+
+
+class ExecutionViewSet(viewsets.GenericViewSet):
+    pagination_class = Pages
+    filterset_class = ExecutionFilterSet
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [role_at_least(ROLES.get(self.action, Role.ADMIN))()]
+
+    def get_serializer_class(self) -> type:
+        return ExecutionSummarySerializer if self.action == "list" else ExecutionSerializer
+
+    @property
+    def tenant(self) -> Tenant:
+        tenant = api_tenant(self.request)
+        assert tenant is not None  # the permission checked it
+        return tenant
+
+    def get_queryset(self) -> QuerySet[Execution]:
+        if api_tenant(self.request) is None:  # only while generating the schema
+            return Execution.objects.none()
+        runs = Execution.objects.for_tenant(self.tenant).select_related("tool_version")
+        if self.action == "list":
+            return runs.defer("stdout", "stderr", "error")
+        return runs.select_related("decided_by")
+
+    def _run(self, pk: str) -> Execution:
+        return get_object_or_404(self.get_queryset(), pk=pk)
+
+    @extend_schema(
+        summary="List runs",
+        description="Your tenant's runs, newest first, without their captured output "
+        "(read one run for that).",
+        examples=[OpenApiExample("A run", value=RUN_EXAMPLE, response_only=True)],
+    )
+    def list(self, request: Request) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="Get a run", responses={200: ExecutionSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self._run(pk)).data)
+
+    @extend_schema(
+        summary="Run a tool",
+        description="Checks the arguments against the tool's input schema (filling its "
+        "defaults) and the pattern's policy, then queues the run for a worker. A pattern "
+        "that requires approval leaves the run `awaiting_approval` until an admin approves "
+        "it. With `wait`, answers when the run has ended (or `wait` seconds have passed). "
+        "Answers `201` for a new run and `200` when the idempotency key names an earlier "
+        "one; invalid input is a `400` naming each field, with nothing queued; a policy "
+        "refusal (cost above `max_cost`, not production-safe, disabled tool) is a `422`.",
+        request=RunRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Same as `idempotency_key` in the body.",
+            )
+        ],
+        responses={201: ExecutionSerializer, 200: ExecutionSerializer, **REFUSED},
+        examples=[
+            OpenApiExample(
+                "Run and wait for the result",
+                value={
+                    "tool": "disk_usage",
+                    "arguments": {"path": "/"},
+                    "context": {"N": 3},
+                    "idempotency_key": "nightly-2025-02-01",
+                    "wait": 10,
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Finished", value=RUN_EXAMPLE, response_only=True),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        incoming = RunRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        kwargs = run_request_kwargs(data)
+        if not kwargs["idempotency_key"]:
+            kwargs["idempotency_key"] = request.headers.get(IDEMPOTENCY_HEADER, "")[:201]
+        key = request.auth if isinstance(request.auth, ApiKey) else None
+        try:
+            execution, created = invoking.invoke(
+                self.tenant,
+                caller=request.user,  # type: ignore[arg-type]
+                source=ExecutionSource.API,
+                api_key=key,
+                **kwargs,
+            )
+        except invoking.RunRefused as exc:
+            return refused(exc, "refused", status.HTTP_422_UNPROCESSABLE_ENTITY)
+        if data["wait"]:
+            execution = invoking.wait_for(execution, data["wait"])
+        body = ExecutionSerializer(execution).data
+        if not created:
+            return Response(body, status=status.HTTP_200_OK)
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{execution.pk}")
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    @extend_schema(
+        summary="Cancel a run",
+        description="Stops a run that has not ended: a queued run never starts, a running "
+        "script is killed within a second. A run that has ended is a `409`.",
+        request=ReasonSerializer,
+        responses={200: ExecutionSerializer, **CONFLICT},
+    )
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._decide(request, pk, invoking.cancel, ReasonSerializer)
+
+    @extend_schema(
+        summary="Approve a run",
+        description="Admins: let a run that awaits approval go to the workers.",
+        request=ReasonSerializer,
+        responses={200: ExecutionSerializer, **CONFLICT},
+    )
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._decide(request, pk, invoking.approve, ReasonSerializer)
+
+    @extend_schema(
+        summary="Reject a run",
+        description="Admins: refuse a run that awaits approval, saying why.",
+        request=RejectSerializer,
+        responses={200: ExecutionSerializer, **CONFLICT},
+    )
+    def reject(self, request: Request, pk: str) -> Response:
+        return self._decide(request, pk, invoking.reject, RejectSerializer)
+
+    def _decide(self, request: Request, pk: str, verb: Any, shape: type) -> Response:
+        execution = self._run(pk)
+        incoming = shape(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            decided = verb(execution, actor=request.user, reason=incoming.validated_data["reason"])
+        except TransitionRefused as exc:
+            return refused(exc, "conflict", status.HTTP_409_CONFLICT)
+        return Response(ExecutionSerializer(decided).data)
+
+
+_runs = ExecutionViewSet.as_view
+execution_list = _runs({"get": "list", "post": "create"})
+execution_detail = _runs({"get": "retrieve"})
+execution_cancel = _runs({"post": "cancel"})
+execution_approve = _runs({"post": "approve"})
+execution_reject = _runs({"post": "reject"})

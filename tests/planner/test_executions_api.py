@@ -1,0 +1,229 @@
+"""/api/v1/executions: running a tool, waiting for it, reading and filtering runs,
+cancelling, approving and rejecting; errors in the API's one shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog.models import AuditAction, AuditLog, Role, Tenant
+from catalog.services.apikeys import create_api_key
+from planner import tasks
+from telemetry.models import Execution, ExecutionStatus
+from telemetry.services import finish_execution, mark_running
+from tests.catalog.api.resources import API, api_as, no_throttling  # noqa: F401
+from tests.planner.test_invoking import APPROVAL, capability, make_tool, pattern
+
+S = ExecutionStatus
+RUNS = f"{API}/executions"
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sent: list[int] = []
+    monkeypatch.setattr(
+        tasks.run_execution, "apply_async_on_commit", lambda args, **_: sent.append(args[0])
+    )
+    return sent
+
+
+def run(client: APIClient, **body: Any) -> Any:
+    return client.post(RUNS, body, format="json")
+
+
+@pytest.mark.django_db
+def test_a_run_is_created_queued_and_located(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    response = run(api_as(operator), tool="disk_usage", context={"N": 2})
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "queued" and body["final"] is False
+    assert body["arguments"] == {"threshold_pct": 80}
+    assert body["pattern"] == "all_mounts" and body["estimated_time_ms"] == 204
+    assert body["caller"] == "operator-acme" and body["source"] == "api"
+    assert response["Location"].endswith(f"{RUNS}/{body['id']}")
+    assert queued_tasks == [body["id"]]
+
+
+@pytest.mark.django_db
+def test_invalid_arguments_are_a_400_naming_each_field_with_nothing_queued(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    response = run(api_as(operator), tool="disk_usage", arguments={"threshold_pct": "high"})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert (
+        error["fields"]
+        == [{"path": "arguments.threshold_pct", "message": "must be an integer, not 'high'"}]
+        or error["fields"][0]["path"] == "arguments.threshold_pct"
+    )
+    assert not Execution.objects.exists() and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_malformed_requests_name_the_field(tenant: Tenant, operator: Any) -> None:
+    client = api_as(operator)
+    missing = run(client, arguments={})
+    assert missing.status_code == 400
+    assert missing.json()["error"]["fields"][0]["path"] == "tool"
+    too_long = run(client, tool="disk_usage", wait=999)
+    assert too_long.json()["error"]["fields"][0]["path"] == "wait"
+    bad_environment = run(client, tool="disk_usage", environment="moon")
+    assert bad_environment.json()["error"]["fields"][0]["path"] == "environment"
+
+
+@pytest.mark.django_db
+def test_a_policy_refusal_is_a_422_saying_why(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    costly = pattern(cost_estimate="2 * N", policy={"max_cost": 5})
+    make_tool(tenant, capabilities=[capability("scan", costly)])
+    response = run(api_as(operator), tool="disk_usage", context={"N": 3})
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "refused"
+    assert error["fields"][0]["path"] == "context"
+    assert "estimated cost 6 is above" in error["message"]
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
+def test_viewers_read_but_cannot_run(
+    tenant: Tenant, viewer: Any, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    assert run(api_as(viewer), tool="disk_usage").status_code == 403
+    created = run(api_as(operator), tool="disk_usage").json()
+    assert api_as(viewer).get(f"{RUNS}/{created['id']}").status_code == 200
+    assert api_as(None).get(RUNS).status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_another_tenants_runs_do_not_exist(
+    tenant: Tenant, operator: Any, outsider: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    created = run(api_as(operator), tool="disk_usage").json()
+    outside = api_as(outsider)
+    assert outside.get(f"{RUNS}/{created['id']}").status_code == 404
+    assert outside.post(f"{RUNS}/{created['id']}/cancel", {}, format="json").status_code in (
+        403,
+        404,
+    )
+    assert outside.get(RUNS).json()["count"] == 0
+    assert run(outside, tool="disk_usage").status_code in (400, 403)
+
+
+@pytest.mark.django_db
+def test_the_same_idempotency_key_returns_the_first_run(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    client = api_as(operator)
+    first = run(client, tool="disk_usage", idempotency_key="nightly-1")
+    again = client.post(
+        RUNS, {"tool": "disk_usage"}, format="json", HTTP_IDEMPOTENCY_KEY="nightly-1"
+    )
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Execution.objects.count() == 1 and len(queued_tasks) == 1
+    other = run(
+        client, tool="disk_usage", arguments={"threshold_pct": 1}, idempotency_key="nightly-1"
+    )
+    assert other.status_code == 400
+    assert other.json()["error"]["fields"][0]["path"] == "idempotency_key"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_runs")
+def test_wait_answers_with_the_result_and_an_api_key_is_recorded(
+    tenant: Tenant, operator: Any, settings: Any
+) -> None:
+    settings.API_THROTTLE_WRITE = settings.API_THROTTLE_READ = "off"
+    make_tool(tenant)
+    key, token = create_api_key(tenant, name="agent", role=Role.OPERATOR, actor=operator)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = run(client, tool="disk_usage", arguments={"threshold_pct": 4}, wait=10)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "succeeded" and body["final"] is True
+    assert body["result"] == {"double": 8}
+    assert body["isolation"] in ("bubblewrap", "rlimits-only")
+    assert body["duration_ms"] is not None and body["attempts"] == 1
+    assert Execution.objects.get(pk=body["id"]).api_key == key
+
+
+@pytest.mark.django_db
+def test_the_list_filters_and_leaves_out_captured_output(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    make_tool(tenant, name="ping_host")
+    client = api_as(operator)
+    done = run(client, tool="disk_usage").json()
+    run(client, tool="ping_host")
+    assert mark_running(done["id"], worker="w:1")
+    finish_execution(done["id"], status=S.SUCCEEDED, result=1, stdout="lots of output")
+
+    everything = client.get(RUNS).json()
+    assert everything["count"] == 2 and "stdout" not in everything["results"][0]
+    by_tool = client.get(RUNS, {"tool": "ping_host"}).json()
+    assert [r["tool"] for r in by_tool["results"]] == ["ping_host"]
+    by_status = client.get(f"{RUNS}?status=succeeded&status=failed").json()
+    assert [r["id"] for r in by_status["results"]] == [done["id"]]
+    bad = client.get(RUNS, {"status": "exploded"})
+    assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["path"] == "status"
+    one = client.get(f"{RUNS}/{done['id']}").json()
+    assert one["stdout"] == "lots of output" and one["worker"] == "w:1"
+
+
+@pytest.mark.django_db
+def test_cancel_a_queued_run_then_a_second_cancel_is_a_conflict(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    client = api_as(operator)
+    created = run(client, tool="disk_usage").json()
+    cancelled = client.post(f"{RUNS}/{created['id']}/cancel", {"reason": "typo"}, format="json")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["decided_by"] == "operator-acme"
+    again = client.post(f"{RUNS}/{created['id']}/cancel", {}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert AuditLog.objects.filter(action=AuditAction.CANCEL).count() == 1
+
+
+@pytest.mark.django_db
+def test_admins_approve_or_reject_runs_awaiting_approval(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant, capabilities=[capability("scan", pattern(policy=APPROVAL))])
+    asked = run(api_as(operator), tool="disk_usage").json()
+    other = run(api_as(operator), tool="disk_usage", arguments={"threshold_pct": 3}).json()
+    assert asked["status"] == "awaiting_approval" and queued_tasks == []
+
+    assert api_as(operator).post(f"{RUNS}/{asked['id']}/approve").status_code == 403
+    approved = api_as(admin).post(f"{RUNS}/{asked['id']}/approve", {"reason": "ok"})
+    assert approved.status_code == 200 and approved.json()["status"] == "queued"
+    assert queued_tasks == [asked["id"]]
+
+    no_reason = api_as(admin).post(f"{RUNS}/{other['id']}/reject", {}, format="json")
+    assert no_reason.status_code == 400
+    assert no_reason.json()["error"]["fields"][0]["path"] == "reason"
+    rejected = api_as(admin).post(f"{RUNS}/{other['id']}/reject", {"reason": "freeze"})
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["decision_reason"] == "freeze"
+    late = api_as(admin).post(f"{RUNS}/{other['id']}/approve")
+    assert late.status_code == 409
+    assert Execution.objects.get(pk=other["id"]).status == S.REJECTED
