@@ -107,6 +107,9 @@ def _run(execution: Execution) -> dict[str, Any]:
             **_outcome(
                 called.status, called.value, called.error_type, called.error, called.traceback
             ),
+            "stdout": called.stdout,
+            "stderr": called.stderr,
+            "output_truncated": called.output_truncated,
             "duration_ms": called.duration_ms,
             "isolation": callables.ISOLATION,
         }

@@ -3,8 +3,10 @@ a run can end, including Quiver's own failures, leaves the row in a final state.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -365,6 +367,8 @@ def registered_callables() -> Any:
 
     @callables.tool("test_double")
     def double(threshold_pct: int = 80) -> dict[str, int]:
+        print("doubling", threshold_pct)
+        print("careful", file=sys.stderr)
         return {"double": threshold_pct * 2}
 
     @callables.tool("test_fails")
@@ -397,7 +401,44 @@ def test_a_trusted_callable_runs_in_process(tenant: Tenant, no_sandbox: list[str
     assert row.status == S.SUCCEEDED
     assert row.result == {"double": 160}
     assert row.isolation == "in-process"
+    assert (row.stdout, row.stderr) == ("doubling 80\n", "careful\n")
     assert no_sandbox == []
+
+
+def test_concurrent_callables_keep_their_output_apart() -> None:
+    @callables.tool("test_chatty")
+    def chatty(n: int) -> int:
+        for _ in range(50):
+            print(n)
+            time.sleep(0.001)
+        return n
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(
+                pool.map(
+                    lambda n: callables.run_callable("test_chatty", {"n": n}, timeout_s=5), range(4)
+                )
+            )
+    finally:
+        callables.unregister("test_chatty")
+    for n, result in enumerate(results):
+        assert result.value == n
+        assert result.stdout == f"{n}\n" * 50
+    print("the worker's own output still reaches its stream")
+
+
+def test_a_callable_printing_too_much_is_cut_and_flagged() -> None:
+    @callables.tool("test_floods")
+    def floods() -> None:
+        print("x" * (sandbox.DEFAULT_MAX_LOG_BYTES + 10))
+
+    try:
+        result = callables.run_callable("test_floods", {}, timeout_s=5)
+    finally:
+        callables.unregister("test_floods")
+    assert result.status == "succeeded" and result.output_truncated
+    assert len(result.stdout) == sandbox.DEFAULT_MAX_LOG_BYTES
 
 
 @pytest.mark.django_db
