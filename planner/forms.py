@@ -1,0 +1,210 @@
+"""Forms of the "Try it" page: the arguments a tool's input schema asks for, the pattern
+and environment of the run, and the pattern's context variables.
+
+The arguments form is made from the schema each time: one Django field per top-level
+property, chosen by the property's type. What Django cannot check (patterns, nested
+shapes) is left to the schema check ``planner.invoking.invoke`` runs, whose errors the
+page puts back next to the field they name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.forms.utils import pretty_name
+
+from catalog.models import Pattern
+from catalog.readable import limits_in_words, show_value
+from telemetry.models import Environment
+
+# Strings longer than this (by maxLength), or with one of these formats, get a textarea.
+LONG_TEXT_CHARS = 200
+LONG_TEXT_FORMATS = {"textarea", "multiline", "markdown", "text"}
+INPUT_TYPES = {"date": "date", "email": "email", "uri": "url", "url": "url"}
+JSON_EXAMPLES = {"array": '["first", "second"]', "object": '{"name": "value"}'}
+
+
+class JSONTextField(forms.CharField):
+    """A textarea holding a JSON value (a list, an object, anything the schema allows)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "json-input"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if text is None or text in self.empty_values:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                "This is not valid JSON (%(problem)s at line %(line)s, column %(column)s).",
+                code="invalid_json",
+                params={"problem": exc.msg, "line": exc.lineno, "column": exc.colno},
+            ) from None
+
+
+def _main_type(spec: dict[str, Any]) -> str:
+    """The property's one JSON type; "" when it has several (other than null) or none."""
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return kinds[0] if len(kinds) == 1 else ""
+    return kind if isinstance(kind, str) else ""
+
+
+def _enum_field(spec: dict[str, Any], *, required: bool) -> forms.Field:
+    """A select of the allowed values; each choice carries its value as JSON."""
+    choices = [(json.dumps(v), show_value(v)) for v in spec["enum"]]
+    if not required:
+        choices.insert(0, ("", "— not set —"))
+    return forms.TypedChoiceField(
+        choices=choices, coerce=json.loads, required=required, empty_value=None
+    )
+
+
+def _string_field(spec: dict[str, Any], *, required: bool) -> forms.Field:
+    max_length = spec.get("maxLength")
+    fmt = spec.get("format", "")
+    long_text = fmt in LONG_TEXT_FORMATS or (
+        isinstance(max_length, int) and max_length > LONG_TEXT_CHARS
+    )
+    if long_text:
+        widget: forms.Widget = forms.Textarea(attrs={"rows": 5})
+    else:
+        widget = forms.TextInput(attrs={"type": INPUT_TYPES.get(fmt, "text")})
+    return forms.CharField(
+        required=required,
+        max_length=max_length if isinstance(max_length, int) else None,
+        widget=widget,
+    )
+
+
+def _number_field(spec: dict[str, Any], *, integer: bool, required: bool) -> forms.Field:
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if integer:
+        return forms.IntegerField(
+            required=required,
+            min_value=low,
+            max_value=high,
+            widget=forms.NumberInput(attrs={"step": "1"}),
+        )
+    return forms.FloatField(
+        required=required,
+        min_value=low,
+        max_value=high,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+
+
+def field_for(name: str, spec: Any, *, required: bool) -> forms.Field:
+    """The form field for one schema property, labelled, explained and prefilled."""
+    spec = spec if isinstance(spec, dict) else {}
+    kind = _main_type(spec)
+    field: forms.Field
+    if isinstance(spec.get("enum"), list) and spec["enum"]:
+        field = _enum_field(spec, required=required)
+    elif kind == "string":
+        field = _string_field(spec, required=required)
+    elif kind in ("integer", "number"):
+        field = _number_field(spec, integer=kind == "integer", required=required)
+    elif kind == "boolean":
+        # Unticked is an answer (false), so a required flag is never "missing".
+        field = forms.BooleanField(required=False)
+    else:
+        field = JSONTextField(required=required)
+        example = JSON_EXAMPLES.get(kind, "")
+        field.widget.attrs["placeholder"] = example
+    field.label = str(spec.get("title") or pretty_name(name))
+    field.help_text = str(spec.get("description") or "")
+    field.limits = limits_in_words(spec)  # type: ignore[attr-defined]
+    field.schema_required = required  # type: ignore[attr-defined]
+    field.json = isinstance(field, JSONTextField)  # type: ignore[attr-defined]
+    if "default" in spec:
+        default = spec["default"]
+        field.initial = (
+            json.dumps(default) if isinstance(field, forms.TypedChoiceField) else default
+        )
+    return field
+
+
+class ArgumentsForm(forms.Form):
+    """The arguments of a run, one field per top-level property of ``schema``."""
+
+    def __init__(self, schema: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "arg")
+        super().__init__(*args, **kwargs)
+        schema = schema if isinstance(schema, dict) else {}
+        properties = schema.get("properties")
+        required = set(schema.get("required") or [])
+        for name, spec in (properties if isinstance(properties, dict) else {}).items():
+            self.fields[name] = field_for(name, spec, required=name in required)
+
+    def arguments(self) -> dict[str, Any]:
+        """The cleaned values, leaving out optional fields left empty so the schema's
+        defaults apply."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if value not in (None, "") or self.fields[name].schema_required  # type: ignore[attr-defined]
+        }
+
+
+def pattern_key(pattern: Pattern) -> str:
+    """How a run names its pattern: ``capability/pattern``."""
+    return f"{pattern.capability.name}/{pattern.name}"
+
+
+class RunOptionsForm(forms.Form):
+    """Which pattern's estimates and policy apply, and where the run counts as happening."""
+
+    pattern = forms.ChoiceField(widget=forms.RadioSelect, label="How to use it")
+    environment = forms.ChoiceField(
+        choices=Environment.choices,
+        initial=Environment.DEVELOPMENT,
+        label="Environment",
+        help_text="Where this run counts as happening. Some tools are not allowed in production.",
+    )
+
+    def __init__(self, *args: Any, patterns: list[Pattern], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(patterns) > 1:
+            choice = self.fields["pattern"]
+            assert isinstance(choice, forms.ChoiceField)
+            choice.choices = [(pattern_key(p), p.name) for p in patterns]
+            choice.initial = pattern_key(patterns[0])
+        else:
+            # One pattern (or none) leaves nothing to choose.
+            del self.fields["pattern"]
+
+
+class ContextForm(forms.Form):
+    """A pattern's context variables (what its estimates depend on), prefilled with their
+    sample values."""
+
+    def __init__(self, pattern: Pattern, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        variables = pattern.context_variables if isinstance(pattern.context_variables, dict) else {}
+        for name, spec in variables.items():
+            spec = spec if isinstance(spec, dict) else {}
+            self.fields[name] = forms.FloatField(
+                required=False,
+                label=name,
+                help_text=str(spec.get("description") or ""),
+                initial=spec.get("sample"),
+                widget=forms.NumberInput(attrs={"step": "any"}),
+            )
+
+    def context(self) -> dict[str, int | float]:
+        """The values given, whole numbers as integers; empty ones take their sample."""
+        return {
+            name: int(value) if value.is_integer() else value
+            for name, value in self.cleaned_data.items()
+            if value is not None
+        }

@@ -1,0 +1,45 @@
+"""Trying a tool in the browser: from its page to the form, a mistake shown next to its
+field, then a run whose result appears below the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from catalog.models import Tenant
+from tests.browser.conftest import Shot, sign_in
+from tests.planner.test_try_it_page import make_tool
+
+
+def test_an_admin_tries_a_script_tool_and_sees_its_result(
+    page: Page, tenant: Tenant, admin: Any, shot: Shot, settings: Any
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the run happens in the request
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+    make_tool(tenant)
+    sign_in(page, admin.username)
+
+    page.goto("/tools/disk_usage/")
+    page.get_by_role("main").get_by_role("link", name="Try it").click()
+    expect(page.get_by_role("heading", name="Try disk_usage", level=1)).to_be_visible()
+    expect(page.get_by_label("Threshold pct")).to_have_value("80")
+    expect(page.get_by_text("Fill in the inputs and press")).to_be_visible()
+    shot(page, "form")
+
+    # A host name the schema does not allow: the error is next to the field.
+    form = page.locator("form.try-form")
+    page.get_by_label("Host name").fill("Not A Host!")
+    form.get_by_role("button", name="Run disk_usage").click()
+    expect(page.locator("#id_arg-host-errors")).to_contain_text("does not match")
+    expect(page.get_by_label("Host name")).to_have_value("Not A Host!")
+    shot(page, "error-next-to-field")
+
+    page.get_by_label("Host name").fill("web1")
+    page.get_by_label("Threshold pct").fill("90")
+    form.get_by_role("button", name="Run disk_usage").click()
+    result = page.locator("#try-result")
+    expect(result).to_contain_text("web1")
+    expect(result).to_contain_text("90")
+    expect(page.get_by_role("link", name="Open the run's page")).to_be_visible()
+    shot(page, "result")
