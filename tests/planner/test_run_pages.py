@@ -1,0 +1,261 @@
+"""The runs list, a run's page and live fragment, cancelling, and the approval queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from catalog.models import AuditAction, AuditLog, Tenant, ToolVersion
+from catalog.services import create_tool
+from telemetry.models import Execution, ExecutionStatus
+from telemetry.services import finish_execution, mark_running, record_execution
+from tests.factories import make_definition
+
+pytestmark = pytest.mark.django_db
+S = ExecutionStatus
+RUNS = reverse("planner:run_list")
+QUEUE = reverse("planner:approval_queue")
+
+
+def version_of(tenant: Tenant, name: str = "disk_usage") -> ToolVersion:
+    tool = create_tool(tenant, definition=make_definition(name=name), actor=None, publish=True)
+    assert tool.current_version is not None
+    return tool.current_version
+
+
+def queued(version: ToolVersion, **kwargs: Any) -> Execution:
+    kwargs.setdefault("arguments", {"threshold_pct": 80})
+    kwargs.setdefault("caller", None)
+    return record_execution(version, **kwargs)[0]
+
+
+def finished(version: ToolVersion, status: str = S.SUCCEEDED, **outcome: Any) -> Execution:
+    execution = queued(version)
+    assert mark_running(execution.pk, worker="host-1:42")
+    return finish_execution(execution.pk, status=status, **outcome)
+
+
+def detail(execution: Execution) -> str:
+    return reverse("planner:run_detail", args=[execution.pk])
+
+
+@pytest.fixture
+def version(tenant: Tenant) -> ToolVersion:
+    return version_of(tenant)
+
+
+def test_list_shows_only_the_tenants_runs(
+    client: Client, viewer: Any, version: ToolVersion, other_tenant: Tenant
+) -> None:
+    mine = finished(version, result={"mounts": []})
+    theirs = finished(version_of(other_tenant, "ping_host"))
+    client.force_login(viewer)
+    body = client.get(RUNS).content.decode()
+    assert detail(mine) in body
+    assert detail(theirs) not in body and "ping_host" not in body
+
+
+def test_list_filters_by_status_and_tool(client: Client, viewer: Any, tenant: Tenant) -> None:
+    disk, ping = version_of(tenant), version_of(tenant, "ping_host")
+    ok = finished(disk)
+    bad = finished(ping, S.FAILED, error="Traceback\nValueError: boom", error_kind="raised")
+    client.force_login(viewer)
+    body = client.get(RUNS, {"status": "failed"}).content.decode()
+    assert detail(bad) in body and detail(ok) not in body
+    body = client.get(RUNS, {"tool": "disk_usage"}, HTTP_HX_REQUEST="true").content.decode()
+    assert detail(ok) in body and detail(bad) not in body
+    assert "<html" not in body
+    body = client.get(RUNS, {"error_kind": "raised", "within": "hour"}).content.decode()
+    assert detail(bad) in body and detail(ok) not in body
+
+
+def test_an_unknown_filter_value_is_a_message_not_a_crash(client: Client, viewer: Any) -> None:
+    client.force_login(viewer)
+    response = client.get(RUNS, {"status": "exploded"})
+    assert response.status_code == 200
+    assert "Some filters are not valid" in response.content.decode()
+
+
+def test_list_pages_by_fifty(client: Client, viewer: Any, version: ToolVersion) -> None:
+    for _ in range(51):
+        queued(version)
+    client.force_login(viewer)
+    body = client.get(RUNS).content.decode()
+    assert "Page 1 of 2" in body
+    assert body.count('title="Open run #') == 50
+
+
+def test_unfinished_rows_make_the_table_poll(
+    client: Client, viewer: Any, version: ToolVersion
+) -> None:
+    finished(version)
+    client.force_login(viewer)
+    assert "data-polling" not in client.get(RUNS).content.decode()
+    queued(version)
+    body = client.get(RUNS).content.decode()
+    assert "data-polling" in body and 'hx-trigger="every 2s"' in body
+    rows = client.get(RUNS, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-rows")
+    assert rows.content.decode().lstrip().startswith('<tbody id="run-rows"')
+
+
+def test_detail_shows_result_error_output_and_weak_isolation(
+    client: Client, viewer: Any, version: ToolVersion
+) -> None:
+    ok = finished(
+        version, result={"mounts": ["/"]}, stdout="checked 1 mount", isolation="bubblewrap"
+    )
+    bad = finished(
+        version,
+        S.FAILED,
+        error="Traceback (most recent call last):\n  File x\nZeroDivisionError: division by zero",
+        error_kind="raised",
+        stderr="warning: slow disk",
+        isolation="rlimits-only",
+    )
+    client.force_login(viewer)
+    body = client.get(detail(ok)).content.decode()
+    assert "&quot;mounts&quot;" in body and "checked 1 mount" in body and "Sandboxed" in body
+    assert "Weaker isolation" not in body
+    body = client.get(detail(bad)).content.decode()
+    assert "Raised an exception" in body and "ZeroDivisionError: division by zero" in body
+    assert "traceback" in body and "warning: slow disk" in body
+    assert "Weaker isolation than intended" in body
+
+
+def test_a_result_with_a_script_tag_is_escaped(
+    client: Client, viewer: Any, version: ToolVersion
+) -> None:
+    run = finished(version, result={"x": "<script>alert(1)</script>"}, stdout="<script>x</script>")
+    client.force_login(viewer)
+    for url in (detail(run), RUNS):
+        body = client.get(url).content.decode()
+        assert "<script>alert" not in body and "<script>x" not in body
+        assert "&lt;script&gt;" in body
+
+
+def test_live_fragment_polls_while_unfinished_and_stops_when_final(
+    client: Client, viewer: Any, version: ToolVersion
+) -> None:
+    run = queued(version)
+    live = reverse("planner:run_live", args=[run.pk])
+    client.force_login(viewer)
+    body = client.get(live, HTTP_HX_REQUEST="true").content.decode()
+    assert body.lstrip().startswith('<section id="run-live"')
+    assert f'hx-get="{live}"' in body and "<html" not in body
+    assert mark_running(run.pk, worker="w")
+    finish_execution(run.pk, status=S.SUCCEEDED, result={"ok": True})
+    body = client.get(live, HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-get" not in body and "data-final" in body
+
+
+def test_operator_cancels_an_unfinished_run(
+    client: Client, operator: Any, version: ToolVersion
+) -> None:
+    run = queued(version)
+    client.force_login(operator)
+    response = client.post(
+        reverse("planner:run_cancel", args=[run.pk]), {"reason": "wrong host"}, follow=True
+    )
+    run.refresh_from_db()
+    assert run.status == S.CANCELLED and run.decision_reason == "wrong host"
+    assert "was cancelled" in response.content.decode()
+
+
+def test_cancelling_a_finished_run_is_a_message_and_changes_nothing(
+    client: Client, operator: Any, version: ToolVersion
+) -> None:
+    run = finished(version)
+    client.force_login(operator)
+    response = client.post(reverse("planner:run_cancel", args=[run.pk]), follow=True)
+    assert response.status_code == 200
+    assert "can no longer be cancelled" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == S.SUCCEEDED
+
+
+def test_viewer_cannot_cancel(client: Client, viewer: Any, version: ToolVersion) -> None:
+    run = queued(version)
+    client.force_login(viewer)
+    assert client.post(reverse("planner:run_cancel", args=[run.pk])).status_code == 403
+    assert client.get(reverse("planner:run_cancel", args=[run.pk])).status_code == 405
+
+
+def test_admin_approves_from_the_queue_and_the_item_updates(
+    client: Client, admin: Any, version: ToolVersion
+) -> None:
+    run = queued(version, requires_approval=True)
+    client.force_login(admin)
+    assert f"Run #{run.pk}" in client.get(QUEUE).content.decode()
+    response = client.post(
+        reverse("planner:run_decide", args=[run.pk]),
+        {"decision": "approve", "back": "queue"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<article id="queue-run-{run.pk}"') and "Approved" in body
+    run.refresh_from_db()
+    assert run.status == S.QUEUED and run.decided_by == admin
+    assert "Nothing is waiting for approval" in client.get(QUEUE).content.decode()
+
+
+def test_reject_needs_a_reason_shown_next_to_the_field(
+    client: Client, admin: Any, version: ToolVersion
+) -> None:
+    run = queued(version, requires_approval=True)
+    client.force_login(admin)
+    decide = reverse("planner:run_decide", args=[run.pk])
+    response = client.post(decide, {"decision": "reject", "back": "queue"})
+    assert response.status_code == 200
+    assert f'id="reason-{run.pk}-errors"' in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == S.AWAITING_APPROVAL
+    response = client.post(decide, {"decision": "reject", "reason": "too risky", "back": "queue"})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == S.REJECTED
+    assert AuditLog.objects.filter(action=AuditAction.REJECT, reason="too risky").exists()
+
+
+def test_reject_without_reason_on_the_detail_page_shows_the_error_there(
+    client: Client, admin: Any, version: ToolVersion
+) -> None:
+    run = queued(version, requires_approval=True)
+    client.force_login(admin)
+    response = client.post(reverse("planner:run_decide", args=[run.pk]), {"decision": "reject"})
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="decision-reason-errors"' in body
+
+
+def test_non_admins_get_403_on_the_queue_and_on_decide(
+    client: Client, operator: Any, version: ToolVersion
+) -> None:
+    run = queued(version, requires_approval=True)
+    client.force_login(operator)
+    assert client.get(QUEUE).status_code == 403
+    decide = reverse("planner:run_decide", args=[run.pk])
+    assert client.post(decide, {"decision": "approve"}).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["run_detail", "run_live"])
+def test_other_tenant_gets_404(
+    client: Client, outsider: Any, version: ToolVersion, name: str
+) -> None:
+    run = queued(version)
+    client.force_login(outsider)
+    assert client.get(reverse(f"planner:{name}", args=[run.pk])).status_code == 404
+
+
+def test_nav_badge_counts_runs_awaiting_approval_for_admins(
+    client: Client, admin: Any, viewer: Any, version: ToolVersion
+) -> None:
+    queued(version, requires_approval=True)
+    queued(version, requires_approval=True)
+    client.force_login(admin)
+    body = client.get(RUNS).content.decode()
+    assert "data-approvals-count>2<" in body
+    client.force_login(viewer)
+    body = client.get(RUNS).content.decode()
+    assert "data-approvals-count" not in body and QUEUE not in body
