@@ -143,10 +143,23 @@ def _run(request, max_output_bytes):
     return {"status": "succeeded", "value_json": encoded}
 
 
+def _die_with_parent(parent):
+    """Without bubblewrap (whose --die-with-parent does this), ask the kernel to kill this
+    process when the runner dies, so a killed worker leaves no script behind."""
+    import ctypes
+
+    pr_set_pdeathsig, sigkill = 1, 9
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, sigkill)
+    if os.getppid() != parent:  # the runner died before the request took hold
+        os._exit(1)
+
+
 def _main():
-    address_space, cpu, processes, files, fsize, max_output_bytes, result_fd = map(
-        int, sys.argv[1:8]
+    address_space, cpu, processes, files, fsize, max_output_bytes, parent, result_fd = map(
+        int, sys.argv[1:9]
     )
+    if parent:
+        _die_with_parent(parent)
     _set_limits(address_space, cpu, processes, files, fsize)
     os.set_inheritable(result_fd, False)
     request = marshal.loads(sys.stdin.buffer.read())  # noqa: S302 - written by the runner

@@ -19,13 +19,13 @@ logged loudly once and reported as ``isolation="rlimits-only"``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import json
 import logging
 import marshal
 import math
 import os
-import queue
 import selectors
 import shutil
 import signal
@@ -168,6 +168,7 @@ def run_script(
         MAX_OPEN_FILES,
         MAX_FILE_BYTES,
         max_output_bytes,
+        0 if isolation == BUBBLEWRAP else os.getpid(),  # the parent to die with
     ]
     child = [PYTHON, "-I", "-S", "-c", BOOTSTRAP, *map(str, limits)]
     with _slot() as uid, _workdir(isolation, uid) as workdir:
@@ -251,19 +252,52 @@ def _bwrap_args(*, network: bool) -> tuple[str, ...]:
     return tuple(args)
 
 
-_free_slots: queue.SimpleQueue[int] = queue.SimpleQueue()
-for _n in range(SANDBOX_SLOTS):
-    _free_slots.put(_n)
+# Slots are claimed with flock on one file each, so threads of one worker and the
+# processes of a prefork pool never share a uid. Root-only directory: a sandbox uid
+# cannot create it first and hold the locks.
+SLOT_DIR = Path("/run/quiver-sandbox-slots")
+_SLOT_WAIT_S = 0.005
+
+
+def _slot_dir() -> Path:
+    directory = (
+        SLOT_DIR
+        if os.geteuid() == 0
+        else Path(tempfile.gettempdir()) / (f"quiver-sandbox-slots-{os.geteuid()}")
+    )
+    directory.mkdir(mode=0o700, exist_ok=True)
+    if directory.stat().st_uid != os.geteuid():
+        raise PermissionError(f"{directory} belongs to another user")
+    return directory
 
 
 @contextlib.contextmanager
 def _slot() -> Iterator[int | None]:
-    """Yield the uid to run as (None when not root); at most SANDBOX_SLOTS runs at once."""
-    slot = _free_slots.get()
-    try:
+    """Yield the uid to run as (None when not root)."""
+    with _claim_slot() as slot:
         yield SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
-    finally:
-        _free_slots.put(slot)
+
+
+@contextlib.contextmanager
+def _claim_slot() -> Iterator[int]:
+    """Hold one of the SANDBOX_SLOTS slots of this machine, waiting while all are taken."""
+    directory = _slot_dir()
+    first = (os.getpid() + threading.get_native_id()) % SANDBOX_SLOTS
+    while True:
+        for step in range(SANDBOX_SLOTS):
+            slot = (first + step) % SANDBOX_SLOTS
+            fd = os.open(directory / f"{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield slot
+            finally:
+                os.close(fd)  # releases the lock
+            return
+        time.sleep(_SLOT_WAIT_S)
 
 
 def _as_user(argv: list[str], uid: int | None) -> tuple[list[str], dict[str, Any]]:

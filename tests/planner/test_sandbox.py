@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -594,6 +599,79 @@ def test_the_fallback_does_not_hang_on_a_daemon_holding_the_pipes() -> None:
     result = run_script(escaper, {}, timeout_s=10)
     assert result.value == "parent done"
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.usefixtures("rlimits_only")
+def test_the_fallback_script_dies_with_a_killed_runner() -> None:
+    # A worker killed mid-run (SIGKILL: no cleanup) must not leave its script running.
+    # The script writes its pid where the sandbox uid can (pytest's tmp_path it cannot).
+    shared = Path(tempfile.mkdtemp())
+    shared.chmod(0o777)
+    pid_file = shared / "pid"
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from planner import sandbox\n"
+            "sandbox.isolation_level = lambda: sandbox.RLIMITS_ONLY\n"
+            "sandbox.run_script(sys.argv[1], {'path': sys.argv[2]}, timeout_s=30)\n",
+            "import os, time\ndef main(path):\n    open(path, 'w').write(str(os.getpid()))\n"
+            "    time.sleep(30)\n",
+            str(pid_file),
+        ],
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the script never started"
+            time.sleep(0.02)
+        script_pid = int(pid_file.read_text())
+        runner.kill()
+        runner.wait()
+        deadline = time.monotonic() + 2
+        while Path(f"/proc/{script_pid}").exists() and not _is_zombie(script_pid):
+            assert time.monotonic() < deadline, "the script outlived its killed runner"
+            time.sleep(0.02)
+    finally:
+        runner.kill()
+        shutil.rmtree(shared)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def test_runs_in_other_processes_never_take_a_held_slot() -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom planner import sandbox\n"
+            "with sandbox._claim_slot() as slot:\n"
+            "    print(slot, flush=True)\n    sys.stdin.read()\n",
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin and holder.stdout
+    try:
+        held = int(holder.stdout.readline())
+        with contextlib.ExitStack() as stack:
+            mine = [
+                stack.enter_context(sandbox._claim_slot()) for _ in range(sandbox.SANDBOX_SLOTS - 1)
+            ]
+        assert held not in mine
+        assert len(set(mine)) == sandbox.SANDBOX_SLOTS - 1
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
 
 
 def test_runs_end_promptly_without_pidfd_support(monkeypatch: pytest.MonkeyPatch) -> None:
