@@ -33,6 +33,7 @@ def test_an_admin_tries_a_script_tool_and_sees_its_result(
     form.get_by_role("button", name="Run disk_usage").click()
     expect(page.locator("#id_arg-host-errors")).to_contain_text("does not match")
     expect(page.get_by_label("Host name")).to_have_value("Not A Host!")
+    expect(page.locator("#try-running")).to_have_css("opacity", "0")  # not running now
     shot(page, "error-next-to-field")
 
     page.get_by_label("Host name").fill("web1")
@@ -42,4 +43,5 @@ def test_an_admin_tries_a_script_tool_and_sees_its_result(
     expect(result).to_contain_text("web1")
     expect(result).to_contain_text("90")
     expect(page.get_by_role("link", name="Open the run's page")).to_be_visible()
+    expect(page.locator("#try-running")).to_have_css("opacity", "0")
     shot(page, "result")
