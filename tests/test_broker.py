@@ -14,6 +14,7 @@ def test_messages_published_while_the_folder_is_polled_all_arrive_whole(tmp_path
     options = {
         "data_folder_in": str(tmp_path),
         "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
         "polling_interval": 0.001,
     }
     payload = "x" * 20_000  # big enough that a write is not one instant
@@ -40,4 +41,4 @@ def test_messages_published_while_the_folder_is_polled_all_arrive_whole(tmp_path
         message.ack()
     thread.join()
     assert sorted(received) == list(range(COUNT))  # order is by millisecond, then at random
-    assert not any(path.name.startswith(".") for path in tmp_path.iterdir())
+    assert not list(tmp_path.glob(".*.partial"))  # no half-written message left behind
