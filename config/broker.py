@@ -5,6 +5,8 @@ at the wrong moment can take a file that is still empty and fail to decode it (s
 kombu#1551); at the default one-second polling that is rare, at the few milliseconds the
 embedded setup polls at it is not. Here a message is written under a name the worker
 ignores and then renamed into place, which is atomic, so a worker sees whole messages only.
+
+Settings use ``TRANSPORT`` and ``transport_options(var_dir)`` when no broker URL is given.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -36,3 +39,24 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+TRANSPORT = "config.broker:Transport"
+# kombu polls the folder once a second by default; an embedded run should answer in tens
+# of milliseconds, and a look at an empty folder costs a few microseconds.
+POLLING_INTERVAL_S = 0.005
+
+
+def transport_options(var_dir: Path) -> dict[str, Any]:
+    """The broker's folders under ``var_dir/broker`` (created), and its polling."""
+    folder = var_dir / "broker"
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+        "polling_interval": POLLING_INTERVAL_S,
+    }

@@ -13,6 +13,7 @@ from typing import Any
 import environ
 
 from catalog.api.description import API_DESCRIPTION
+from config import broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var"))
@@ -191,20 +192,9 @@ if not DEBUG:
 # broker under var/ that needs no service.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    # kombu's filesystem transport with whole-message writes (config/broker.py), polled
-    # every 5 ms (the default is 1 s) so an embedded run answers in tens of milliseconds.
-    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        "polling_interval": 0.005,
-    }
+    # kombu's filesystem transport with whole-message writes, polled every 5 ms.
+    CELERY_BROKER_TRANSPORT = broker.TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(VAR_DIR)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -38,6 +38,7 @@ import kombu.pools
 import pytest
 from django.db import connections
 
+from config import broker as broker_settings
 from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,20 +144,6 @@ def _redis_up() -> bool:
         return False
 
 
-def _filesystem_broker(var_dir: Path) -> dict[str, Any]:
-    """The transport options config/settings.py sets for a var directory."""
-    folder = var_dir / "broker"
-    for sub in ("queue", "processed"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"),
-        "store_processed": False,
-        "polling_interval": 0.05,
-    }
-
-
 def _drop_connections() -> None:
     """Forget the Celery app's broker connections, so the next publish connects anew."""
     kombu.pools.reset()
@@ -171,20 +158,24 @@ def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
     if _redis_up():
         url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
         prefix = f"quiver-test-{uuid.uuid4().hex}:"
+        transport: str | None = None  # the URL's
         options: dict[str, Any] = {"global_keyprefix": prefix}
         env = {"CELERY_BROKER_URL": url, "QUIVER_TEST_BROKER_PREFIX": prefix}
     elif os.environ.get("CI"):
         pytest.fail(f"Redis is not running at {REDIS_HOST}:{REDIS_PORT}")
     else:
-        url, prefix = "filesystem://", ""
-        options = _filesystem_broker(tmp_path)
+        url, prefix, transport = "filesystem://", "", broker_settings.TRANSPORT
+        options = broker_settings.transport_options(tmp_path)
         env = {}  # the worker's settings put it in the same var directory
     saved = {
         "broker_url": celery_app.conf.broker_url,
+        "broker_transport": celery_app.conf.broker_transport,
         "broker_transport_options": celery_app.conf.broker_transport_options,
     }
     _drop_connections()
-    celery_app.conf.update(broker_url=url, broker_transport_options=options)
+    celery_app.conf.update(
+        broker_url=url, broker_transport=transport, broker_transport_options=options
+    )
     try:
         yield env
     finally:
