@@ -11,6 +11,8 @@ Settings use ``TRANSPORT`` and ``transport_options(var_dir)`` when no broker URL
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
 import uuid
@@ -27,14 +29,41 @@ class Channel(filesystem.Channel):
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
-        # Starts with a dot: not "<stamp>_<uuid>.<queue>.msg", so no worker takes it.
-        partial = os.path.join(self.data_folder_out, f".{name}.partial")
         try:
-            with open(partial, "wb") as file:
-                file.write(dumps(payload).encode())
-            os.replace(partial, final)
+            _write_whole(final, dumps(payload))
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _queue_bind(self, exchange: Any, routing_key: Any, pattern: Any, queue: Any) -> None:
+        # kombu creates the exchange's table file and only then locks it, so a process
+        # binding at the same moment can read it empty. One lock for all bindings, and
+        # whole-file writes, so a reader (get_table) never sees a half-written table.
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with open(self.control_folder / ".bindings.lock", "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            table = self.get_table(exchange)
+            if entry not in table:
+                try:
+                    _write_whole(str(self._exchange_file(exchange)), dumps([entry, *table]))
+                except OSError as exc:
+                    raise ChannelError(f"Cannot bind {queue!r} to {exchange!r}") from exc
+
+
+def _write_whole(path: str, text: str) -> None:
+    """Write ``path`` under a name starting with a dot (which no reader takes: not
+    ``<stamp>_<uuid>.<queue>.msg`` nor ``<exchange>.exchange``), then rename it into
+    place, which is atomic."""
+    folder, name = os.path.split(path)
+    partial = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
 
 
 class Transport(filesystem.Transport):
