@@ -40,7 +40,7 @@ def run_execution(execution_id: int, *, celery_task_id: str = "") -> Execution:
     if not mark_running(execution_id, worker=worker_name(), celery_task_id=celery_task_id):
         return Execution.objects.get(pk=execution_id)
     try:
-        outcome = _run(Execution.objects.select_related("tool_version").get(pk=execution_id))
+        outcome = _run(_for_running(execution_id))
     except Exception as exc:  # a crash of ours still ends the run
         logger.exception("run %s failed inside Quiver", execution_id)
         outcome = {
@@ -50,6 +50,30 @@ def run_execution(execution_id: int, *, celery_task_id: str = "") -> Execution:
             + traceback.format_exc(),
         }
     return _finish(execution_id, outcome)
+
+
+# What running needs of a row and its version; the rest (the definition's JSON above all)
+# is not read for every run.
+_RUN_FIELDS = (
+    "id",
+    "arguments",
+    "tool_version",
+    *(
+        f"tool_version__{name}"
+        for name in (
+            "runtime_kind",
+            "callable_name",
+            "script",
+            "timeout_s",
+            "memory_mb",
+            "network_allowed",
+        )
+    ),
+)
+
+
+def _for_running(execution_id: int) -> Execution:
+    return Execution.objects.select_related("tool_version").only(*_RUN_FIELDS).get(pk=execution_id)
 
 
 def _finish(execution_id: int, outcome: dict[str, Any]) -> Execution:

@@ -274,7 +274,9 @@ def finish_execution(
     error, _ = capped(error, ERROR_CAP_BYTES)
     now = timezone.now()
     with transaction.atomic():
-        execution = _locked(execution_id)
+        # Only what the move needs: a worker finishes every run, and reading the whole row
+        # (its JSON) again costs more than the update. Other fields load when read.
+        execution = _locked(execution_id, only=("id", "status", "started_at"))
         if duration_ms is None and execution.started_at is not None:
             duration_ms = _ms_between(execution.started_at, now)
         return _move(
@@ -428,8 +430,9 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _locked(execution_id: int) -> Execution:
-    return Execution.objects.select_for_update().get(pk=execution_id)
+def _locked(execution_id: int, *, only: Iterable[str] = ()) -> Execution:
+    rows = Execution.objects.select_for_update()
+    return (rows.only(*only) if only else rows).get(pk=execution_id)
 
 
 def _move(execution: Execution, allowed: Iterable[str], target: str, **changes: Any) -> Execution:
