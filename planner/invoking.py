@@ -142,7 +142,8 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
             raise ValidationError({"tool": [f"{name} has no published version to run"]})
     if chosen.runtime_kind == RuntimeKind.NONE:
         raise RunRefused({"tool": [f"{name} is described only: it runs elsewhere, not in Quiver"]})
-    chosen.tool = found  # saves a query in record_execution
+    found.tenant = tenant  # saves queries in record_execution
+    chosen.tool = found
     return chosen
 
 

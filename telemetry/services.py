@@ -126,7 +126,6 @@ def _evaluated(expression: str, values: Mapping[str, float]) -> float | None:
 # -- recording --------------------------------------------------------------------------
 
 
-@transaction.atomic
 def record_execution(
     version: ToolVersion,
     *,
@@ -193,8 +192,9 @@ def record_execution(
         estimated_cost=estimate.cost,
     )
     try:
-        # A savepoint, so losing the race below leaves the outer transaction usable.
-        with transaction.atomic():
+        # With a key, a savepoint, so losing the race below leaves an outer transaction
+        # usable; without one there is no race to lose, nor a savepoint to pay for.
+        with transaction.atomic(savepoint=bool(idempotency_key)):
             execution.save()
     except IntegrityError:
         if not idempotency_key:
