@@ -69,6 +69,12 @@ def _write_whole(path: str, text: str) -> None:
 class Transport(filesystem.Transport):
     Channel = Channel
 
+    @property
+    def default_connection_params(self) -> dict[str, Any]:
+        # A folder has no host: without this kombu warns "No hostname was supplied" on
+        # every connection the web process opens.
+        return {"port": self.default_port}
+
 
 TRANSPORT = "config.broker:Transport"
 # kombu polls the folder once a second by default; an embedded run should answer in tens
