@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -203,7 +204,34 @@ def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
             f"'{instance}' is not a valid tag: use lower-case letters, digits, '_', '.' and '-', "
             "starting with a letter or digit"
         )
-    return f"'{instance}' does not match the expected form {pattern}"
+    allowed = _characters_in_words(pattern)
+    if allowed:
+        return f"'{instance}' is not in the expected form: use only {allowed}"
+    return f"'{instance}' is not in the expected form (the pattern {pattern})"
+
+
+# A whole value of characters from one class, e.g. ^[a-z0-9.-]+$: said in words.
+_ONE_CLASS = re.compile(r"\^\[([^\]\\^]+)\][+*]\$")
+_RANGES = {"a-z": "lower-case letters", "A-Z": "capital letters", "0-9": "digits"}
+
+
+def _characters_in_words(pattern: str) -> str:
+    """``^[a-z0-9.-]+$`` as "lower-case letters, digits, '.' and '-'"; "" for any other
+    pattern."""
+    match = _ONE_CLASS.fullmatch(pattern)
+    if match is None:
+        return ""
+    inside, words = match.group(1), []
+    for span, word in _RANGES.items():
+        if span in inside:
+            words.append(word)
+            inside = inside.replace(span, "", 1)
+    if re.search(r".-.", inside):  # another range: not worth saying in words
+        return ""
+    words += [f"'{char}'" for char in dict.fromkeys(inside.replace("\\", ""))]
+    if not words:
+        return ""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def schema_errors(

@@ -31,7 +31,9 @@ def test_an_admin_tries_a_script_tool_and_sees_its_result(
     form = page.locator("form.try-form")
     page.get_by_label("Host name").fill("Not A Host!")
     form.get_by_role("button", name="Run disk_usage").click()
-    expect(page.locator("#id_arg-host-errors")).to_contain_text("does not match")
+    expect(page.locator("#id_arg-host-errors")).to_contain_text(
+        "use only lower-case letters, digits"
+    )
     expect(page.get_by_label("Host name")).to_have_value("Not A Host!")
     expect(page.locator("#try-running")).to_have_css("opacity", "0")  # not running now
     shot(page, "error-next-to-field")

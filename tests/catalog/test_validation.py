@@ -12,6 +12,7 @@ from catalog.validation import (
     check_definition,
     check_script,
     compiled_validator,
+    schema_errors,
     validate_definition,
 )
 from tests.factories import make_definition
@@ -237,3 +238,24 @@ def test_names_the_routes_use_are_reserved(name: str) -> None:
     assert [(e.path, e.message) for e in errors] == [
         ("name", f"'{name}' is reserved (the API uses /tools/{name})")
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (
+            "^[a-z0-9.-]+$",
+            "'Web 1' is not in the expected form: use only lower-case letters, digits, '.' and '-'",
+        ),
+        ("^[A-Z_]*$", "'Web 1' is not in the expected form: use only capital letters and '_'"),
+        # Anything that is not one class of characters is shown as it is.
+        ("^[a-f0-9]+$", "'Web 1' is not in the expected form (the pattern ^[a-f0-9]+$)"),
+        (r"^\d{3}$", r"'Web 1' is not in the expected form (the pattern ^\d{3}$)"),
+    ],
+)
+def test_a_value_off_its_pattern_is_told_in_words_where_it_can_be(
+    pattern: str, message: str
+) -> None:
+    schema = {"type": "object", "properties": {"host": {"type": "string", "pattern": pattern}}}
+    (error,) = schema_errors({"host": "Web 1"}, compiled_validator(schema))
+    assert (error.path, error.message) == ("host", message)
