@@ -260,15 +260,18 @@ _SLOT_WAIT_S = 0.005
 
 
 def _slot_dir() -> Path:
-    directory = (
-        SLOT_DIR
-        if os.geteuid() == 0
-        else Path(tempfile.gettempdir()) / (f"quiver-sandbox-slots-{os.geteuid()}")
-    )
-    directory.mkdir(mode=0o700, exist_ok=True)
-    if directory.stat().st_uid != os.geteuid():
-        raise PermissionError(f"{directory} belongs to another user")
-    return directory
+    """Where the slots' lock files live: SLOT_DIR as root (falling back to a private
+    directory under the temporary directory where /run is not writable)."""
+    private = Path(tempfile.gettempdir()) / f"quiver-sandbox-slots-{os.geteuid()}"
+    for directory in (SLOT_DIR, private) if os.geteuid() == 0 else (private,):
+        try:
+            directory.mkdir(mode=0o700, exist_ok=True)
+        except OSError:
+            continue
+        if directory.stat().st_uid != os.geteuid():
+            raise PermissionError(f"{directory} belongs to another user")
+        return directory
+    raise PermissionError(f"cannot create {private} for the sandbox's slots")
 
 
 @contextlib.contextmanager

@@ -684,3 +684,14 @@ def test_runs_end_promptly_without_pidfd_support(monkeypatch: pytest.MonkeyPatch
     assert returned.value == 1
     assert exited.status == "crashed"
     assert exited.duration_ms < 1000
+
+
+def test_slots_fall_back_to_a_private_directory_where_run_is_not_writable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setattr(sandbox, "SLOT_DIR", blocked / "slots")  # cannot be created
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert run_script("def main():\n    return 1\n", {}).value == 1
+    assert any(tmp_path.glob("quiver-sandbox-slots-*/*.lock"))
