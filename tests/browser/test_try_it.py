@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import Tenant
@@ -12,11 +13,10 @@ from tests.browser.conftest import Shot, sign_in
 from tests.planner.test_try_it_page import make_tool
 
 
+@pytest.mark.usefixtures("eager_runs")  # the run happens in the request
 def test_an_admin_tries_a_script_tool_and_sees_its_result(
-    page: Page, tenant: Tenant, admin: Any, shot: Shot, settings: Any
+    page: Page, tenant: Tenant, admin: Any, shot: Shot
 ) -> None:
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the run happens in the request
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
     make_tool(tenant)
     sign_in(page, admin.username)
 

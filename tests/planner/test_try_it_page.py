@@ -105,10 +105,8 @@ def post(client: Client, *, htmx: bool = False, **fields: Any) -> Any:
 
 
 @pytest.fixture
-def eager(settings: Any, django_capture_on_commit_callbacks: Any) -> Any:
+def eager(eager_runs: None, django_capture_on_commit_callbacks: Any) -> Any:
     """Runs happen in the request: queued on commit, run by Celery in-process."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
     return django_capture_on_commit_callbacks
 
 
