@@ -18,6 +18,7 @@ logged loudly once and reported as ``isolation="rlimits-only"``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import functools
@@ -171,20 +172,19 @@ def run_script(
         0 if isolation == BUBBLEWRAP else os.getpid(),  # the parent to die with
     ]
     child = [PYTHON, "-I", "-S", "-c", BOOTSTRAP, *map(str, limits)]
-    with _slot() as uid, _workdir(isolation, uid) as workdir:
-        argv = [BWRAP, *_bwrap_args(network=network), *child] if isolation == BUBBLEWRAP else child
-        run = _execute(
-            argv,
-            request,
-            uid=uid,
-            cwd=workdir,
-            deadline=started + timeout_s,
-            # The value travels as a JSON string inside the message: escaping at most doubles it.
-            result_cap=2 * max_output_bytes + DEFAULT_MAX_LOG_BYTES,
-            log_cap=max_log_bytes,
-            stop=stop,
-        )
+    argv = [BWRAP, *_bwrap_args(network=network), *child] if isolation == BUBBLEWRAP else child
+    launched = _take_warm(argv) or _launch(argv, isolation)
+    run = _execute(
+        launched,
+        request,
+        deadline=started + timeout_s,
+        # The value travels as a JSON string inside the message: escaping at most doubles it.
+        result_cap=2 * max_output_bytes + DEFAULT_MAX_LOG_BYTES,
+        log_cap=max_log_bytes,
+        stop=stop,
+    )
     duration_ms = (time.monotonic() - started) * 1000
+    _keep_warm(argv, isolation)
     return _interpret(run, isolation=isolation, duration_ms=duration_ms, timeout_s=timeout_s)
 
 
@@ -295,12 +295,20 @@ def _claim_slot() -> Iterator[int]:
             except BlockingIOError:
                 os.close(fd)
                 continue
+            _held_slots.add(fd)
             try:
                 yield slot
             finally:
-                os.close(fd)  # releases the lock
+                if fd in _held_slots:  # else a forked child let go of its copy already
+                    _held_slots.discard(fd)
+                    os.close(fd)  # releases the lock
             return
         time.sleep(_SLOT_WAIT_S)
+
+
+# The lock files of the slots this process holds. A child forked without exec inherits
+# them, and a lock lasts while any copy is open: the child lets go of its copies.
+_held_slots: set[int] = set()
 
 
 def _as_user(argv: list[str], uid: int | None) -> tuple[list[str], dict[str, Any]]:
@@ -342,19 +350,41 @@ class _Run:
     start_error: str = ""
 
 
-def _execute(
-    argv: list[str],
-    request: bytes,
-    *,
-    uid: int | None,
-    cwd: str,
-    deadline: float,
-    result_cap: int,
-    log_cap: int,
-    stop: Callable[[], bool] | None = None,
-) -> _Run:
-    stdout, stderr, result = _Capture(log_cap), _Capture(log_cap), _Capture(result_cap)
-    result_read, result_write = os.pipe()
+@dataclass
+class _Launched:
+    """A sandbox started and waiting for its request on stdin; it serves one run only."""
+
+    proc: subprocess.Popen[bytes] | None
+    result_read: int
+    resources: contextlib.ExitStack  # its slot (uid) and working directory
+    thread: threading.Thread  # the kernel kills the sandbox when this thread ends
+    start_error: str = ""
+
+    def close(self) -> None:
+        """Kill what is left of it and give back its pipes, slot and directory."""
+        if self.proc is not None:
+            # Killing bubblewrap's outer process kills its namespace and all left in it.
+            _kill_group(self.proc.pid)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(OSError):
+                    if pipe is not None:
+                        pipe.close()
+        with contextlib.suppress(OSError):
+            os.close(self.result_read)
+        self.resources.close()
+
+
+def _launch(argv: list[str], isolation: Isolation) -> _Launched:
+    """Start a sandbox for one run, as the uid of a free slot; it starts the interpreter
+    and its bootstrap, then waits for the request."""
+    resources = contextlib.ExitStack()
+    try:
+        uid = resources.enter_context(_slot())
+        cwd = resources.enter_context(_workdir(isolation, uid))
+        result_read, result_write = os.pipe()
+    except BaseException:
+        resources.close()
+        raise
     argv, user_args = _as_user([*argv, str(result_write)], uid)
     try:
         proc = subprocess.Popen(
@@ -370,22 +400,34 @@ def _execute(
             **user_args,
         )
     except OSError as exc:
-        os.close(result_read)
+        proc, start_error = None, str(exc)
+    else:
+        start_error = ""
+    finally:
         os.close(result_write)
-        return _Run(None, "ended", b"", False, stdout, stderr, start_error=str(exc))
-    os.close(result_write)
+    return _Launched(proc, result_read, resources, threading.current_thread(), start_error)
+
+
+def _execute(
+    launched: _Launched,
+    request: bytes,
+    *,
+    deadline: float,
+    result_cap: int,
+    log_cap: int,
+    stop: Callable[[], bool] | None = None,
+) -> _Run:
+    stdout, stderr, result = _Capture(log_cap), _Capture(log_cap), _Capture(result_cap)
+    proc = launched.proc
+    if proc is None:
+        launched.close()
+        return _Run(None, "ended", b"", False, stdout, stderr, launched.start_error)
     assert proc.stdin and proc.stdout and proc.stderr
     outcome: _Outcome = "ended"
     try:
-        outcome = _pump(proc, request, result_read, stdout, stderr, result, deadline, stop)
+        outcome = _pump(proc, request, launched.result_read, stdout, stderr, result, deadline, stop)
     finally:
-        # Killing bubblewrap's outer process kills its namespace and everything left in it.
-        _kill_group(proc.pid)
-        with contextlib.suppress(OSError):
-            os.close(result_read)
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                pipe.close()
+        launched.close()
         if outcome == "result":
             _reap_later(proc)  # its exit status is not needed; the teardown takes ms
         else:
@@ -398,6 +440,91 @@ def _execute(
         stdout,
         stderr,
     )
+
+
+# -- warm sandboxes ----------------------------------------------------------------------
+# After a run, the next sandbox for the same command line (interpreter, limits, network)
+# is started at once and left waiting for its request, so the next run like it skips
+# bubblewrap's and the interpreter's start. Each sandbox still serves one run: nothing of
+# one run (files, processes, namespaces) reaches another. It costs an idle sandbox (two
+# small processes and a slot) per kind of run kept, at most WARM_KINDS per process; the
+# CPU a run takes is the same, only spent before the run is asked for.
+WARM = os.environ.get("QUIVER_SANDBOX_WARM", "1").lower() not in {"0", "false", "no"}
+WARM_KINDS = 2
+_warm: dict[tuple[str, ...], _Launched] = {}
+_warm_lock = threading.Lock()
+
+
+def _take_warm(argv: list[str]) -> _Launched | None:
+    """The waiting sandbox for this command line, if one is alive."""
+    with _warm_lock:
+        launched = _warm.pop(tuple(argv), None)
+    if launched is None:
+        return None
+    alive = launched.proc is not None and launched.proc.poll() is None
+    if alive and launched.thread.is_alive():
+        return launched
+    _discard(launched)  # it died, or will with the thread that started it
+    return None
+
+
+def _keep_warm(argv: list[str], isolation: Isolation) -> None:
+    """Start the sandbox the next run with this command line will use."""
+    if not WARM:
+        return
+    launched = _launch(argv, isolation)
+    if launched.proc is None:
+        launched.close()
+        return
+    with _warm_lock:
+        stale = [_warm.pop(tuple(argv), None)]
+        _warm[tuple(argv)] = launched
+        while len(_warm) > WARM_KINDS:
+            stale.append(_warm.pop(next(iter(_warm))))
+    for old in stale:
+        if old is not None:
+            _discard(old)
+
+
+def _discard(launched: _Launched) -> None:
+    launched.close()
+    if launched.proc is not None:
+        _reap_later(launched.proc)
+
+
+def _after_fork_in_child() -> None:
+    """A child forked without exec runs none of its parent's sandboxes: let go of the
+    copies of their pipes and slots, without killing them or removing their directories."""
+    for fd in _held_slots:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_slots.clear()
+    for launched in _warm.values():
+        launched.resources.pop_all()
+        with contextlib.suppress(OSError):
+            os.close(launched.result_read)
+        if launched.proc is not None:
+            for pipe in (launched.proc.stdin, launched.proc.stdout, launched.proc.stderr):
+                with contextlib.suppress(OSError):
+                    if pipe is not None:
+                        pipe.close()
+    _warm.clear()
+    _unreaped.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def discard_warm() -> None:
+    """Stop every waiting sandbox of this process (at exit; tests)."""
+    with _warm_lock:
+        waiting = list(_warm.values())
+        _warm.clear()
+    for launched in waiting:
+        _discard(launched)
+
+
+atexit.register(discard_warm)
 
 
 _unreaped: list[subprocess.Popen[bytes]] = []

@@ -646,14 +646,23 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def test_runs_in_other_processes_never_take_a_held_slot() -> None:
+def test_runs_in_other_processes_never_take_a_held_slot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Slots of their own, so that other test processes' runs take none of them.
+    slots = tmp_path / "slots"
+    monkeypatch.setattr(sandbox, "SLOT_DIR", slots)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys\nfrom planner import sandbox\n"
+            "import sys, tempfile\nfrom pathlib import Path\nfrom planner import sandbox\n"
+            "sandbox.SLOT_DIR = Path(sys.argv[1])\ntempfile.tempdir = sys.argv[2]\n"
             "with sandbox._claim_slot() as slot:\n"
             "    print(slot, flush=True)\n    sys.stdin.read()\n",
+            str(slots),
+            str(tmp_path),
         ],
         cwd=REPO,
         stdin=subprocess.PIPE,
@@ -695,3 +704,46 @@ def test_slots_fall_back_to_a_private_directory_where_run_is_not_writable(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert run_script("def main():\n    return 1\n", {}).value == 1
     assert any(tmp_path.glob("quiver-sandbox-slots-*/*.lock"))
+
+
+# Warm sandboxes
+
+
+def test_the_next_run_like_this_one_takes_a_waiting_sandbox_that_shares_nothing() -> None:
+    sandbox.discard_warm()
+    leaves_a_file = script(
+        """
+        import os
+
+        def main(write):
+            found = os.listdir("/tmp")
+            if write:
+                open("/tmp/left-behind", "w").write("x")
+            return found
+        """
+    )
+    first = run_script(leaves_a_file, {"write": True})
+    assert first.value == []
+    (waiting,) = sandbox._warm.values()
+    assert waiting.proc is not None and waiting.proc.poll() is None
+
+    second = run_script(leaves_a_file, {"write": False})
+    assert second.value == []  # a fresh sandbox: the first run's file is not there
+    assert waiting not in sandbox._warm.values()  # it served this run, and only this one
+    assert waiting.proc.wait(timeout=5) is not None
+
+    other = run_script(leaves_a_file, {"write": False}, memory_mb=256)  # other limits
+    assert other.value == []
+    assert len(sandbox._warm) == 2
+
+
+def test_a_waiting_sandbox_whose_thread_ended_is_not_used() -> None:
+    sandbox.discard_warm()
+    trivial = "def main():\n    return 1\n"
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(run_script, trivial, {}).result().value == 1
+    (orphan,) = sandbox._warm.values()  # the kernel kills it with the pool's thread
+
+    assert run_script(trivial, {}).value == 1
+    assert orphan not in sandbox._warm.values()
+    assert orphan.proc is not None and orphan.proc.wait(timeout=5) is not None
