@@ -206,7 +206,8 @@ def shot(request: pytest.FixtureRequest) -> Shot:
         # caret="initial": hiding the caret leaves style="" on every input, which htmx
         # then copies onto swapped-in elements, a CSP violation the app did not cause.
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(path), full_page=True, caret="initial")
+        # A long page (Redoc's) takes seconds to draw whole on a busy 2-CPU machine.
+        page.screenshot(path=str(path), full_page=True, caret="initial", timeout=30_000)
         taken.append(path)
         return path
 
