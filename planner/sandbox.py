@@ -275,15 +275,20 @@ def _slot_dir() -> Path:
 
 
 @contextlib.contextmanager
-def _slot() -> Iterator[int | None]:
+def _slot(*, wait: bool = True) -> Iterator[int | None]:
     """Yield the uid to run as (None when not root)."""
-    with _claim_slot() as slot:
+    with _claim_slot(wait=wait) as slot:
         yield SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
 
 
+class NoFreeSlot(Exception):
+    """All SANDBOX_SLOTS slots are taken (raised only when not waiting for one)."""
+
+
 @contextlib.contextmanager
-def _claim_slot() -> Iterator[int]:
-    """Hold one of the SANDBOX_SLOTS slots of this machine, waiting while all are taken."""
+def _claim_slot(*, wait: bool = True) -> Iterator[int]:
+    """Hold one of the SANDBOX_SLOTS slots of this machine, waiting while all are taken
+    (or raising NoFreeSlot when not ``wait``)."""
     directory = _slot_dir()
     first = (os.getpid() + threading.get_native_id()) % SANDBOX_SLOTS
     while True:
@@ -303,6 +308,8 @@ def _claim_slot() -> Iterator[int]:
                     _held_slots.discard(fd)
                     os.close(fd)  # releases the lock
             return
+        if not wait:
+            raise NoFreeSlot
         time.sleep(_SLOT_WAIT_S)
 
 
@@ -365,21 +372,26 @@ class _Launched:
         if self.proc is not None:
             # Killing bubblewrap's outer process kills its namespace and all left in it.
             _kill_group(self.proc.pid)
+        self.close_pipes()
+        self.resources.close()
+
+    def close_pipes(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.result_read)
+        if self.proc is not None:
             for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 with contextlib.suppress(OSError):
                     if pipe is not None:
                         pipe.close()
-        with contextlib.suppress(OSError):
-            os.close(self.result_read)
-        self.resources.close()
 
 
-def _launch(argv: list[str], isolation: Isolation) -> _Launched:
-    """Start a sandbox for one run, as the uid of a free slot; it starts the interpreter
-    and its bootstrap, then waits for the request."""
+def _launch(argv: list[str], isolation: Isolation, *, wait: bool = True) -> _Launched:
+    """Start a sandbox for one run, as the uid of a free slot (waiting for one, or raising
+    NoFreeSlot when not ``wait``); it starts the interpreter and its bootstrap, then waits
+    for the request."""
     resources = contextlib.ExitStack()
     try:
-        uid = resources.enter_context(_slot())
+        uid = resources.enter_context(_slot(wait=wait))
         cwd = resources.enter_context(_workdir(isolation, uid))
         result_read, result_write = os.pipe()
     except BaseException:
@@ -472,7 +484,13 @@ def _keep_warm(argv: list[str], isolation: Isolation) -> None:
     """Start the sandbox the next run with this command line will use."""
     if not WARM:
         return
-    launched = _launch(argv, isolation)
+    try:
+        # Never wait, and leave a slot free (held meanwhile): slots that runs need must not
+        # all go to sandboxes that may stay idle.
+        with _claim_slot(wait=False):
+            launched = _launch(argv, isolation, wait=False)
+    except NoFreeSlot:
+        return
     if launched.proc is None:
         launched.close()
         return
@@ -501,13 +519,7 @@ def _after_fork_in_child() -> None:
     _held_slots.clear()
     for launched in _warm.values():
         launched.resources.pop_all()
-        with contextlib.suppress(OSError):
-            os.close(launched.result_read)
-        if launched.proc is not None:
-            for pipe in (launched.proc.stdin, launched.proc.stdout, launched.proc.stderr):
-                with contextlib.suppress(OSError):
-                    if pipe is not None:
-                        pipe.close()
+        launched.close_pipes()
     _warm.clear()
     _unreaped.clear()
 

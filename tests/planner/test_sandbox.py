@@ -747,3 +747,21 @@ def test_a_waiting_sandbox_whose_thread_ended_is_not_used() -> None:
     assert run_script(trivial, {}).value == 1
     assert orphan not in sandbox._warm.values()
     assert orphan.proc is not None and orphan.proc.wait(timeout=5) is not None
+
+
+def test_no_sandbox_is_kept_waiting_on_the_last_free_slots(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sandbox.discard_warm()
+    monkeypatch.setattr(sandbox, "SLOT_DIR", tmp_path / "slots")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with contextlib.ExitStack() as others:
+        for _ in range(sandbox.SANDBOX_SLOTS - 1):  # one left, for the run
+            others.enter_context(sandbox._claim_slot())
+        started = time.monotonic()
+        assert run_script("def main():\n    return 1\n", {}).value == 1
+        assert time.monotonic() - started < 5  # it did not wait for a slot to keep warm
+        assert sandbox._warm == {}  # keeping one would leave no slot free for runs
+        others.enter_context(sandbox._claim_slot())  # the run gave its slot back
+        with pytest.raises(sandbox.NoFreeSlot), sandbox._claim_slot(wait=False):
+            pass
