@@ -215,6 +215,18 @@ def seconds_in_words(seconds: float) -> str:
     return f"{show_value(float(seconds))} s"
 
 
+def milliseconds_in_words(ms: float | None) -> str:
+    """A measured or estimated time: "850 ms", "3.4 s", "2 min 5 s"; "" when unknown."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{round(ms)} ms"
+    if ms < 60_000:
+        return f"{show_value(round(ms / 1000, 1))} s"
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+
+
 def runtime_in_words(version: ToolVersion) -> str:
     """``Python script run in the sandbox, 30 s timeout, 256 MB memory, no network access``."""
     limits = f"{seconds_in_words(version.timeout_s)} timeout, {version.memory_mb} MB memory, " + (

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Membership, Role
+from catalog.readable import milliseconds_in_words
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
 from planner import invoking
@@ -78,18 +79,6 @@ ISOLATION_WORDS: dict[str, tuple[str, str, bool]] = {
 
 
 # -- what the pages say about a run -------------------------------------------------------
-
-
-def duration_words(ms: float | None) -> str:
-    """E.g. "850 ms", "3.4 s", "2 min 5 s"; "" when unknown."""
-    if ms is None:
-        return ""
-    if ms < 1000:
-        return f"{round(ms)} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    minutes, seconds = divmod(round(ms / 1000), 60)
-    return f"{minutes} min {seconds} s"
 
 
 def against_estimate(execution: Execution) -> str:
@@ -158,8 +147,8 @@ def run_row(execution: Execution) -> RunRow:
         run=execution,
         url=reverse("planner:run_detail", args=[execution.pk]),
         badge=STATUS_WORDS[execution.status][0],
-        took=duration_words(took),
-        estimate=duration_words(estimate),
+        took=milliseconds_in_words(took),
+        estimate=milliseconds_in_words(estimate),
         slower=bool(took is not None and estimate and took >= 1.5 * estimate),
         summary=result_summary(execution),
         failed=execution.status in (S.FAILED, S.TIMED_OUT, S.REJECTED),
@@ -174,8 +163,8 @@ def live_context(execution: Execution) -> dict[str, Any]:
         "run": execution,
         "badge": badge,
         "meaning": meaning,
-        "took": duration_words(execution.duration_ms),
-        "estimate": duration_words(execution.estimated_time_ms),
+        "took": milliseconds_in_words(execution.duration_ms),
+        "estimate": milliseconds_in_words(execution.estimated_time_ms),
         "against_estimate": against_estimate(execution),
         "result_json": pretty_json(execution.result) if execution.result is not None else "",
         "error_kind": ErrorKind(execution.error_kind).label if execution.error_kind else "",
@@ -340,7 +329,7 @@ def _queue_item(execution: Execution, **extra: Any) -> QueueItem:
     return QueueItem(
         run=execution,
         arguments_json=pretty_json(execution.arguments),
-        estimate=duration_words(execution.estimated_time_ms),
+        estimate=milliseconds_in_words(execution.estimated_time_ms),
         **extra,
     )
 

@@ -13,7 +13,12 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
 from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
-from catalog.readable import runtime_in_words, seconds_in_words, show_value
+from catalog.readable import (
+    milliseconds_in_words,
+    runtime_in_words,
+    seconds_in_words,
+    show_value,
+)
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
@@ -205,11 +210,7 @@ def _sample_estimate(pattern: Pattern) -> services.Estimate | None:
 def _time_in_words(pattern: Pattern) -> str:
     estimate = _sample_estimate(pattern)
     ms = estimate.time_ms if estimate else None
-    if ms is None:
-        return ""
-    if ms < 1000:
-        return f"about {ms:.0f} ms"
-    return f"about {seconds_in_words(round(ms / 1000, 1))}"
+    return "" if ms is None else f"about {milliseconds_in_words(ms)}"
 
 
 def _cost_in_words(pattern: Pattern) -> str:

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import AuditAction, AuditLog, Tenant, ToolVersion
+from catalog.readable import milliseconds_in_words
 from catalog.services import create_tool
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running, record_execution
@@ -259,3 +260,18 @@ def test_nav_badge_counts_runs_awaiting_approval_for_admins(
     client.force_login(viewer)
     body = client.get(RUNS).content.decode()
     assert "data-approvals-count" not in body and QUEUE not in body
+
+
+@pytest.mark.parametrize(
+    ("ms", "words"),
+    [
+        (None, ""),
+        (420, "420 ms"),
+        (3100, "3.1 s"),
+        (15_000, "15 s"),
+        (125_000, "2 min 5 s"),
+        (120_000, "2 min"),
+    ],
+)
+def test_times_are_said_in_words(ms: float | None, words: str) -> None:
+    assert milliseconds_in_words(ms) == words
