@@ -35,16 +35,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
+
+from planner.sandbox import cgroups
+from planner.sandbox import network as netpolicy
 
 logger = logging.getLogger("quiver.sandbox")
 
 PYTHON = "/usr/bin/python3"
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
-BOOTSTRAP = (Path(__file__).with_name("_sandbox_child.py")).read_text()
+BOOTSTRAP = (Path(__file__).with_name("_child.py")).read_text()
 
 Isolation = Literal["bubblewrap", "rlimits-only"]
 BUBBLEWRAP: Final = "bubblewrap"
@@ -105,6 +108,8 @@ class Result:
     duration_ms: float = 0.0
     isolation: Isolation = BUBBLEWRAP
     exit_code: int | None = None
+    # Which bounds applied to the run, in words: {"memory": ..., "processes": ...}.
+    bounds: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -140,17 +145,22 @@ def run_script(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
     network: bool = False,
+    network_policy: netpolicy.Policy | None = None,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
     stop: Callable[[], bool] | None = None,
 ) -> Result:
     """Run ``main(**kwargs)`` from ``source`` in a sandbox and return what happened.
 
-    ``stop``, when given, is asked about every STOP_CHECK_S while the script runs; when
-    it answers True the run is killed and ends ``cancelled``.
+    ``network_policy`` is what the operator allows network-enabled scripts to reach
+    (outside addresses only by default). ``stop``, when given, is asked about every
+    STOP_CHECK_S while the script runs; when it answers True the run is killed and ends
+    ``cancelled``.
     """
     started = time.monotonic()
     isolation = isolation_level()
+    if refused := refusal(network=network):
+        return Result(status="failed_to_start", error=refused, isolation=isolation)
     try:
         # Through JSON first: the script sees exactly what a JSON caller would send.
         plain = json.loads(json.dumps({"source": source, "kwargs": kwargs}, allow_nan=False))
@@ -172,8 +182,18 @@ def run_script(
         0 if isolation == BUBBLEWRAP else os.getpid(),  # the parent to die with
     ]
     child = [PYTHON, "-I", "-S", "-c", BOOTSTRAP, *map(str, limits)]
-    argv = [BWRAP, *_bwrap_args(network=network), *child] if isolation == BUBBLEWRAP else child
-    launched = _take_warm(argv) or _launch(argv, isolation)
+    if isolation == BUBBLEWRAP:
+        argv = [BWRAP, *_bwrap_args(network=network, tmp_mb=memory_mb), *child]
+    else:
+        argv = child
+    kind = _Kind(
+        tuple(argv),
+        isolation,
+        memory_bytes=memory_mb * 1024 * 1024,
+        network=network,
+        policy=network_policy or netpolicy.Policy(),
+    )
+    launched = _take_warm(kind) or _launch(kind)
     run = _execute(
         launched,
         request,
@@ -184,8 +204,47 @@ def run_script(
         stop=stop,
     )
     duration_ms = (time.monotonic() - started) * 1000
-    _keep_warm(argv, isolation)
-    return _interpret(run, isolation=isolation, duration_ms=duration_ms, timeout_s=timeout_s)
+    _keep_warm(kind)
+    result = _interpret(run, isolation=isolation, duration_ms=duration_ms, timeout_s=timeout_s)
+    return replace(result, bounds=launched.bounds)
+
+
+def refusal(*, network: bool) -> str:
+    """Why a script may not run on this machine (empty when it may): the operator has not
+    allowed scripts to run without bubblewrap's isolation, or a network-enabled script
+    cannot have a network of its own here."""
+    if ALLOW_WEAK:
+        return ""
+    if isolation_level() != BUBBLEWRAP:
+        return (
+            "Scripts cannot run isolated on this server (bubblewrap is missing or does not "
+            "work), and the operator has not allowed them to run with resource limits only "
+            "(QUIVER_SANDBOX_ALLOW_WEAK)."
+        )
+    if network and (problem := netpolicy.problem()):
+        return (
+            f"This tool needs the network, and scripts cannot have a network of their own on "
+            f"this server: {problem}. The operator has not allowed them to share the server's "
+            "network (QUIVER_SANDBOX_ALLOW_WEAK)."
+        )
+    return ""
+
+
+# The operator's explicit choice to run scripts with weaker isolation where bubblewrap,
+# a uid of their own, or a network namespace of their own cannot be had (development
+# machines without root). Never the default.
+ALLOW_WEAK = os.environ.get("QUIVER_SANDBOX_ALLOW_WEAK", "").lower() in {"1", "true", "yes"}
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """Everything that makes one sandbox like another: a warm one serves a run of its kind."""
+
+    argv: tuple[str, ...]
+    isolation: Isolation
+    memory_bytes: int
+    network: bool
+    policy: netpolicy.Policy
 
 
 @functools.cache
@@ -210,7 +269,7 @@ def _bubblewrap_problem() -> str | None:
         return f"{PYTHON} is not installed"
     argv = [BWRAP, *_bwrap_args(network=False), PYTHON, "-I", "-S", "-c", "pass"]
     try:
-        with _slot() as uid:
+        with _slot() as (_, uid):
             argv, user_args = _as_user(argv, uid)
             completed = subprocess.run(
                 argv, capture_output=True, timeout=10, env=_SANDBOX_ENV, **user_args
@@ -224,15 +283,18 @@ def _bubblewrap_problem() -> str | None:
 
 
 @functools.cache
-def _bwrap_args(*, network: bool) -> tuple[str, ...]:
+def _bwrap_args(*, network: bool, tmp_mb: int = DEFAULT_MEMORY_MB) -> tuple[str, ...]:
+    tmp_bytes = str(tmp_mb * 1024 * 1024)
     args = [
         "--unshare-all",
+        # A user namespace of its own, in which no further one can be made: the kernel's
+        # namespace code stays out of a script's reach.
+        "--unshare-user",
+        "--disable-userns",
         "--die-with-parent",
         "--new-session",
         "--clearenv",
-        "--ro-bind",
-        "/usr",
-        "/usr",
+        *_usr_binds(),
     ]
     # Debian's merged /usr makes /bin, /lib... symlinks into it; older layouts bind them.
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -240,16 +302,42 @@ def _bwrap_args(*, network: bool) -> tuple[str, ...]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    # A private, empty tmpfs, not the host's /tmp.
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]  # noqa: S108
+    # Its own /proc; a read-only /dev of the usual devices; a private, empty /tmp and
+    # /dev/shm, each sized (tmpfs pages are nobody's address space: without a size they
+    # could grow to half the host's memory).
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", tmp_bytes, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108
+    args += ["--size", tmp_bytes, "--tmpfs", "/tmp", "--chdir", "/tmp"]  # noqa: S108
     if network:
-        args.append("--share-net")
+        args.append("--share-net")  # the slot's own namespace: see network.py
         # Name resolution and TLS need these, and nothing else from /etc.
         for path in ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"):
             args += ["--ro-bind-try", path, path]
+        args += ["--ro-bind-try", "/usr/share/ca-certificates", "/usr/share/ca-certificates"]
     for name, value in _SANDBOX_ENV.items():
         args += ["--setenv", name, value]
+    # Last: the root bubblewrap built (a tmpfs holding the mount points) is read-only too.
+    args += ["--remount-ro", "/"]
     return tuple(args)
+
+
+@functools.cache
+def _usr_binds() -> tuple[str, ...]:
+    """Only the parts of /usr the interpreter needs, not the host's whole /usr (its
+    /usr/local, its other programs): the interpreter, its standard library, the shared
+    libraries, time zones. Where the layout is not the one expected, all of /usr."""
+    python = Path(PYTHON).resolve()
+    stdlib = Path("/usr/lib") / python.name
+    libraries = sorted(Path("/usr/lib").glob("*-linux-gnu*"))
+    if not (python.is_relative_to("/usr/bin") and stdlib.is_dir() and libraries):
+        return ("--ro-bind", "/usr", "/usr")
+    binds = ["--ro-bind", str(python), str(python)]
+    if Path(PYTHON) != python:
+        binds += ["--symlink", python.name, PYTHON]
+    for path in [stdlib, *libraries, Path("/usr/lib64"), Path("/usr/share/zoneinfo")]:
+        if path.exists():
+            binds += ["--ro-bind", str(path), str(path)]
+    return tuple(binds)
 
 
 # Slots are claimed with flock on one file each, so threads of one worker and the
@@ -275,10 +363,10 @@ def _slot_dir() -> Path:
 
 
 @contextlib.contextmanager
-def _slot(*, wait: bool = True) -> Iterator[int | None]:
-    """Yield the uid to run as (None when not root)."""
+def _slot(*, wait: bool = True) -> Iterator[tuple[int, int | None]]:
+    """Yield a free slot's number and the uid to run as (None when not root)."""
     with _claim_slot(wait=wait) as slot:
-        yield SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
+        yield slot, SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
 
 
 class NoFreeSlot(Exception):
@@ -355,6 +443,7 @@ class _Run:
     stdout: _Capture
     stderr: _Capture
     start_error: str = ""
+    killed_for_memory: bool = False  # the kernel killed one of its processes for memory
 
 
 @dataclass
@@ -366,6 +455,13 @@ class _Launched:
     resources: contextlib.ExitStack  # its slot (uid) and working directory
     thread: threading.Thread  # the kernel kills the sandbox when this thread ends
     start_error: str = ""
+    bounds: dict[str, str] = field(default_factory=dict)
+    cgroup: cgroups.Bound | None = None
+    oom_before: int = 0  # the cgroup's count of processes killed for memory at the start
+
+    def killed_for_memory(self) -> bool:
+        """Whether the kernel killed any of the run's processes for memory."""
+        return self.cgroup is not None and self.cgroup.oom_kills() > self.oom_before
 
     def close(self) -> None:
         """Kill what is left of it and give back its pipes, slot and directory."""
@@ -385,22 +481,25 @@ class _Launched:
                         pipe.close()
 
 
-def _launch(argv: list[str], isolation: Isolation, *, wait: bool = True) -> _Launched:
-    """Start a sandbox for one run, as the uid of a free slot (waiting for one, or raising
-    NoFreeSlot when not ``wait``); it starts the interpreter and its bootstrap, then waits
-    for the request."""
+def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
+    """Start a sandbox for one run in a free slot (waiting for one, or raising NoFreeSlot
+    when not ``wait``): as the slot's uid, in its cgroup and, for the network, its
+    namespace; it starts the interpreter and its bootstrap, then waits for the request."""
     resources = contextlib.ExitStack()
     try:
-        uid = resources.enter_context(_slot(wait=wait))
-        cwd = resources.enter_context(_workdir(isolation, uid))
+        number, uid = resources.enter_context(_slot(wait=wait))
+        cwd = resources.enter_context(_workdir(kind.isolation, uid))
         result_read, result_write = os.pipe()
     except BaseException:
         resources.close()
         raise
-    argv, user_args = _as_user([*argv, str(result_write)], uid)
+    proc, start_error, cgroup, oom_before = None, "", None, 0
     try:
+        prefix, cgroup = _confine(kind, number) if uid is not None else ([], None)
+        oom_before = cgroup.oom_kills() if cgroup else 0
+        argv, user_args = _as_user([*kind.argv, str(result_write)], uid)
         proc = subprocess.Popen(
-            argv,
+            [*prefix, *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -412,12 +511,67 @@ def _launch(argv: list[str], isolation: Isolation, *, wait: bool = True) -> _Lau
             **user_args,
         )
     except OSError as exc:
-        proc, start_error = None, str(exc)
-    else:
-        start_error = ""
+        start_error = str(exc)
     finally:
         os.close(result_write)
-    return _Launched(proc, result_read, resources, threading.current_thread(), start_error)
+    return _Launched(
+        proc,
+        result_read,
+        resources,
+        threading.current_thread(),
+        start_error,
+        bounds=_bounds(kind, cgroup, uid),
+        cgroup=cgroup,
+        oom_before=oom_before,
+    )
+
+
+def _confine(kind: _Kind, number: int) -> tuple[list[str], cgroups.Bound | None]:
+    """The command prefix, run as root before the uid drop, that puts a sandbox in its
+    slot's cgroup and (for a network-enabled run) its slot's network namespace."""
+    if kind.isolation != BUBBLEWRAP or not os.access(SETPRIV, os.X_OK):
+        return [], None  # without setpriv the uid drop happens before anything could run
+    prefix: list[str] = []
+    cgroup = _cgroup(number)
+    if cgroup is not None:
+        cgroup.limit(memory_bytes=kind.memory_bytes, processes=MAX_PROCESSES)
+        prefix += cgroups.join_command(cgroup)
+    if kind.network and netpolicy.problem() is None:
+        prefix += netpolicy.enter(number, kind.policy)
+    return prefix, cgroup
+
+
+def _cgroup(number: int) -> cgroups.Bound | None:
+    if cgroups.problem() is not None:
+        return None
+    return cgroups.slot(number)
+
+
+def _bounds(kind: _Kind, cgroup: cgroups.Bound | None, uid: int | None) -> dict[str, str]:
+    """The bounds a run had, in words, as the run's record shows them."""
+    megabytes = kind.memory_bytes // (1024 * 1024)
+    bounds: dict[str, str] = {"isolation": kind.isolation}
+    if cgroup is not None:
+        bounds["memory"] = f"{megabytes} MB for the whole run (cgroup v{cgroup.version})"
+        bounds["processes"] = f"{MAX_PROCESSES} for the whole run"
+    else:
+        bounds["memory"] = f"{megabytes} MB per process (no cgroup on this server)"
+        owner = "the run's own uid" if uid is not None else "Quiver's uid"
+        bounds["processes"] = f"{MAX_PROCESSES} for {owner}"
+    if kind.isolation == BUBBLEWRAP:
+        bounds["files"] = f"a private /tmp and /dev/shm of {megabytes} MB each"
+    else:
+        bounds["files"] = "a private working directory; the server's files stay readable"
+    if not kind.network:
+        bounds["network"] = "none" if kind.isolation == BUBBLEWRAP else "the server's own"
+    elif kind.isolation == BUBBLEWRAP and uid is not None and netpolicy.problem() is None:
+        internal = ", ".join(kind.policy.internal)
+        bounds["network"] = "its own: outside addresses only" + (
+            f", and the internal networks {internal}" if internal else ""
+        )
+    else:
+        bounds["network"] = "the server's own (weaker isolation allowed by the operator)"
+    return bounds
 
 
 def _execute(
@@ -436,9 +590,12 @@ def _execute(
         return _Run(None, "ended", b"", False, stdout, stderr, launched.start_error)
     assert proc.stdin and proc.stdout and proc.stderr
     outcome: _Outcome = "ended"
+    killed_for_memory = False
     try:
         outcome = _pump(proc, request, launched.result_read, stdout, stderr, result, deadline, stop)
     finally:
+        # Asked before the slot is given back: the next run in it starts a new count.
+        killed_for_memory = launched.killed_for_memory()
         launched.close()
         if outcome == "result":
             _reap_later(proc)  # its exit status is not needed; the teardown takes ms
@@ -451,6 +608,7 @@ def _execute(
         result.truncated,
         stdout,
         stderr,
+        killed_for_memory=killed_for_memory,
     )
 
 
@@ -463,14 +621,14 @@ def _execute(
 # CPU a run takes is the same, only spent before the run is asked for.
 WARM = os.environ.get("QUIVER_SANDBOX_WARM", "1").lower() not in {"0", "false", "no"}
 WARM_KINDS = 2
-_warm: dict[tuple[str, ...], _Launched] = {}
+_warm: dict[_Kind, _Launched] = {}
 _warm_lock = threading.Lock()
 
 
-def _take_warm(argv: list[str]) -> _Launched | None:
-    """The waiting sandbox for this command line, if one is alive."""
+def _take_warm(kind: _Kind) -> _Launched | None:
+    """The waiting sandbox of this kind, if one is alive."""
     with _warm_lock:
-        launched = _warm.pop(tuple(argv), None)
+        launched = _warm.pop(kind, None)
     if launched is None:
         return None
     alive = launched.proc is not None and launched.proc.poll() is None
@@ -480,23 +638,23 @@ def _take_warm(argv: list[str]) -> _Launched | None:
     return None
 
 
-def _keep_warm(argv: list[str], isolation: Isolation) -> None:
-    """Start the sandbox the next run with this command line will use."""
+def _keep_warm(kind: _Kind) -> None:
+    """Start the sandbox the next run of this kind will use."""
     if not WARM:
         return
     try:
         # Never wait, and leave a slot free (held meanwhile): slots that runs need must not
         # all go to sandboxes that may stay idle.
         with _claim_slot(wait=False):
-            launched = _launch(argv, isolation, wait=False)
+            launched = _launch(kind, wait=False)
     except NoFreeSlot:
         return
     if launched.proc is None:
         launched.close()
         return
     with _warm_lock:
-        stale = [_warm.pop(tuple(argv), None)]
-        _warm[tuple(argv)] = launched
+        stale = [_warm.pop(kind, None)]
+        _warm[kind] = launched
         while len(_warm) > WARM_KINDS:
             stale.append(_warm.pop(next(iter(_warm))))
     for old in stale:
@@ -675,6 +833,15 @@ def _interpret(run: _Run, *, isolation: Isolation, duration_ms: float, timeout_s
         )
     if run.outcome == "stopped":
         return replace(base, status="cancelled", error="the run was cancelled while it ran")
+    if run.killed_for_memory:
+        # Under cgroup v1 the kernel kills single processes: a parent whose children were
+        # killed may still return, but the run did not stay within its memory.
+        return replace(
+            base,
+            status="memory",
+            error_type="MemoryError",
+            error="the run used more memory than its limit, so the kernel stopped it",
+        )
     signum = _signal_of(run.returncode, isolation)
     if run.outcome == "deadline" or signum == signal.SIGXCPU:
         return replace(
@@ -692,10 +859,17 @@ def _interpret(run: _Run, *, isolation: Isolation, duration_ms: float, timeout_s
         )
     message = _parse(run.result)
     if message is None:
+        if run.result:
+            return replace(
+                base,
+                status="crashed",
+                error_type="Crashed",
+                error="the script wrote a malformed result message instead of returning",
+            )
         return _without_result(base, signum)
     status: Status = message["status"]
     if status == "succeeded":
-        return replace(base, status=status, value=json.loads(message["value_json"]))
+        return replace(base, status=status, value=message["value"])
     return replace(
         base,
         status=status,
@@ -706,16 +880,33 @@ def _interpret(run: _Run, *, isolation: Isolation, duration_ms: float, timeout_s
 
 
 def _parse(data: bytes) -> dict[str, Any] | None:
-    """The bootstrap's message, or None if there is none or it is malformed."""
+    """The bootstrap's message, with the value decoded, or None if there is none or it is
+    malformed. The script can write to the result pipe too: nothing in it is trusted."""
     try:
-        message = json.loads(data)
-    except ValueError:
+        message = json.loads(data, parse_constant=_not_json)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(message, dict) or message.get("status") not in _CHILD_STATUSES:
         return None
-    if message["status"] == "succeeded" and not isinstance(message.get("value_json"), str):
+    if message["status"] != "succeeded":
+        return message
+    if not isinstance(message.get("value_json"), str):
         return None
-    return message
+    try:
+        return {
+            "status": "succeeded",
+            "value": json.loads(message["value_json"], parse_constant=_not_json),
+        }
+    except (ValueError, RecursionError) as exc:
+        return {
+            "status": "non_json",
+            "error_type": type(exc).__name__,
+            "error": f"main() returned a value that is not JSON: {exc}",
+        }
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 _CHILD_STATUSES = {"succeeded", "raised", "memory", "non_json", "output_too_large"}
