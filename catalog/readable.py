@@ -230,7 +230,9 @@ def milliseconds_in_words(ms: float | None) -> str:
 def runtime_in_words(version: ToolVersion) -> str:
     """``Python script run in the sandbox, 30 s timeout, 256 MB memory, no network access``."""
     limits = f"{seconds_in_words(version.timeout_s)} timeout, {version.memory_mb} MB memory, " + (
-        "network access allowed" if version.network_allowed else "no network access"
+        "network access to outside addresses (an admin's decision)"
+        if version.network_allowed
+        else "no network access"
     )
     if version.runtime_kind == RuntimeKind.SCRIPT:
         return f"Python script run in the sandbox, {limits}"

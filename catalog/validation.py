@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
@@ -366,13 +367,25 @@ def _check_defaults(d: dict[str, Any]) -> list[FieldError]:
 
 def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
     kind = d["runtime"]["kind"]
+    errors = []
+    ceiling = settings.SANDBOX_MAX_MEMORY_MB
+    if d["runtime"]["memory_mb"] > ceiling:
+        errors.append(
+            FieldError(
+                "runtime.memory_mb",
+                f"is more than this server allows a run ({ceiling} MB; whoever runs Quiver "
+                "sets that with QUIVER_SANDBOX_MAX_MEMORY_MB)",
+            )
+        )
     if kind == "script":
         if not d["script"].strip():
-            return [FieldError("script", "is required when the runtime kind is 'script'")]
-        return check_script(d["script"])
+            return [*errors, FieldError("script", "is required when the runtime kind is 'script'")]
+        return [*errors, *check_script(d["script"])]
     if d["script"].strip():
-        return [FieldError("script", f"is only used with runtime kind 'script', not '{kind}'")]
-    return []
+        errors.append(
+            FieldError("script", f"is only used with runtime kind 'script', not '{kind}'")
+        )
+    return errors
 
 
 def _check_capabilities(d: dict[str, Any], *, input_ok: bool) -> list[FieldError]:

@@ -5,8 +5,10 @@ under ``var/``, a filesystem Celery broker, and DEBUG on. Setting ``DATABASE_URL
 switches to production mode, where anything unsafe must be configured explicitly.
 """
 
+import ipaddress
 import os
 import secrets
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +285,39 @@ CSP = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
+
+# The sandbox for script tools (planner/sandbox): the operator's limits for this machine.
+# A tool's memory may not exceed SANDBOX_MAX_MEMORY_MB (default: half the machine's memory,
+# at most 4 GB). Network-enabled scripts reach outside addresses only, plus the internal
+# networks listed here (CIDRs, for tools that manage them), never the hosts of Quiver's own
+# database, cache and broker nor those in QUIVER_SANDBOX_BLOCKED_HOSTS.
+_MACHINE_MB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+SANDBOX_MAX_MEMORY_MB = env.int(
+    "QUIVER_SANDBOX_MAX_MEMORY_MB", default=max(64, min(4096, _MACHINE_MB // 2))
+)
+if not 16 <= SANDBOX_MAX_MEMORY_MB < _MACHINE_MB:
+    raise environ.ImproperlyConfigured(
+        f"QUIVER_SANDBOX_MAX_MEMORY_MB must be at least 16 and below this machine's "
+        f"memory ({_MACHINE_MB} MB)."
+    )
+SANDBOX_INTERNAL_NETWORKS = env.list("QUIVER_SANDBOX_INTERNAL_NETWORKS", default=[])
+for _network in SANDBOX_INTERNAL_NETWORKS:
+    try:
+        ipaddress.IPv4Network(_network, strict=False)
+    except ValueError as exc:
+        raise environ.ImproperlyConfigured(
+            f"QUIVER_SANDBOX_INTERNAL_NETWORKS: {_network!r} is not an IPv4 network ({exc})."
+        ) from exc
+SANDBOX_BLOCKED_HOSTS = [
+    host
+    for host in [
+        DATABASES["default"].get("HOST"),
+        urllib.parse.urlsplit(CELERY_BROKER_URL).hostname,
+        urllib.parse.urlsplit(os.environ.get("CACHE_URL", "")).hostname,
+        *env.list("QUIVER_SANDBOX_BLOCKED_HOSTS", default=[]),
+    ]
+    if host
+]
 
 # Uploads: import files are read in memory, within these bounds (catalog/uploads).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)

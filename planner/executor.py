@@ -8,14 +8,18 @@ the row ends in a final state; it is never left ``running`` by a live worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import traceback
 from typing import Any
 
+from django.conf import settings
+
 from catalog.models import RuntimeKind
 from planner import callables
+from planner.sandbox import network as netpolicy
 from planner.sandbox import run_script
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from telemetry.services import TransitionRefused, finish_execution, mark_running
@@ -109,8 +113,10 @@ def _run(execution: Execution) -> dict[str, Any]:
             version.script,
             execution.arguments,
             timeout_s=version.timeout_s,
-            memory_mb=version.memory_mb,
+            # A ceiling lowered since the version was saved still holds.
+            memory_mb=min(version.memory_mb, settings.SANDBOX_MAX_MEMORY_MB),
             network=version.network_allowed,
+            network_policy=network_policy(),
             stop=lambda: _cancelled(execution.pk),
         )
         return {
@@ -122,6 +128,7 @@ def _run(execution: Execution) -> dict[str, Any]:
             "output_truncated": result.stdout_truncated or result.stderr_truncated,
             "duration_ms": result.duration_ms,
             "isolation": result.isolation,
+            "bounds": result.bounds,
         }
     if version.runtime_kind == RuntimeKind.CALLABLE:
         called = callables.run_callable(
@@ -138,6 +145,15 @@ def _run(execution: Execution) -> dict[str, Any]:
             "isolation": callables.ISOLATION,
         }
     return {"status": S.FAILED, "error_kind": ErrorKind.REFUSED, "error": DESCRIBED_ONLY}
+
+
+@functools.cache
+def network_policy() -> netpolicy.Policy:
+    """What the operator lets network-enabled scripts reach (settings, read once)."""
+    return netpolicy.Policy(
+        internal=tuple(settings.SANDBOX_INTERNAL_NETWORKS),
+        blocked_hosts=tuple(settings.SANDBOX_BLOCKED_HOSTS),
+    )
 
 
 def _cancelled(execution_id: int) -> bool:

@@ -37,6 +37,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.services.base import Actor, require_role
+from planner import sandbox
 from planner.arguments import ArgumentsInvalid, prepare_arguments
 from planner.tasks import enqueue_execution
 from telemetry import services
@@ -142,6 +143,10 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
             raise ValidationError({"tool": [f"{name} has no published version to run"]})
     if chosen.runtime_kind == RuntimeKind.NONE:
         raise RunRefused({"tool": [f"{name} is described only: it runs elsewhere, not in Quiver"]})
+    if chosen.runtime_kind == RuntimeKind.SCRIPT and (
+        refused := sandbox.refusal(network=chosen.network_allowed)
+    ):
+        raise RunRefused({"tool": [refused]})
     found.tenant = tenant  # saves queries in record_execution
     chosen.tool = found
     return chosen

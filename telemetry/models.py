@@ -128,6 +128,8 @@ class Execution(models.Model):
     # How the run was isolated ("bubblewrap", "rlimits-only", "in-process" for trusted
     # callables), so a weaker isolation than intended shows on the pages and in the API.
     isolation = models.CharField(max_length=20, blank=True)
+    # Which bounds applied to a script's run, in words (memory, processes, files, network).
+    bounds = models.JSONField(default=dict, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     celery_task_id = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -258,6 +258,7 @@ def finish_execution(
     duration_ms: float | None = None,
     output_truncated: bool = False,
     isolation: str = "",
+    bounds: dict[str, str] | None = None,
 ) -> Execution:
     """Record how a running run ended. Output past the caps is cut and flagged;
     ``duration_ms`` (the measured run time) defaults to the time since it started. A run
@@ -293,6 +294,7 @@ def finish_execution(
             finished_at=now,
             duration_ms=max(0, round(duration_ms)) if duration_ms is not None else None,
             isolation=isolation[:20],
+            bounds=bounds or {},
         )
 
 

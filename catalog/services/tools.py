@@ -37,6 +37,7 @@ from catalog.services.base import (
     require_role,
     require_tool_change,
     resolve_owners,
+    role_of,
     save_versions,
     validated,
     version_rows,
@@ -181,6 +182,7 @@ def _publish(
         raise ValidationError(
             {"version": [f"{version.version} is already published; roll back to it instead"]}
         )
+    require_network_decision(actor, tool, version)
     previous = tool.current_version
     version.state = VersionState.PUBLISHED
     version.published_at = timezone.now()
@@ -201,6 +203,20 @@ def _publish(
     return version
 
 
+def require_network_decision(actor: Actor, tool: Tool, version: ToolVersion) -> None:
+    """Letting a tool's script use the network is a tenant admin's decision: an editor may
+    ask for it in a draft, but only an admin makes such a version current."""
+    if version.network_allowed and role_of(actor, tool.tenant) != Role.ADMIN:
+        raise ValidationError(
+            {
+                "runtime.network": [
+                    f"{tool.name} {version.version} lets its script use the network, so an "
+                    "admin of this tenant must publish it; it is kept as a draft for them"
+                ]
+            }
+        )
+
+
 @transaction.atomic
 def rollback_tool(
     tool: Tool, *, to_version: ToolVersion, actor: Actor, reason: str = "", ip: str | None = None
@@ -215,6 +231,7 @@ def rollback_tool(
         raise ValidationError({"to_version": [f"{to_version.version} was never published"]})
     if to_version.pk == tool.current_version_id:
         raise ValidationError({"to_version": [f"{to_version.version} is already current"]})
+    require_network_decision(actor, tool, to_version)
     previous = with_content(ToolVersion.objects.filter(pk=tool.current_version_id or 0)).get()
     target = with_content(ToolVersion.objects.filter(pk=to_version.pk)).get()
     make_current(tool, target)

@@ -363,9 +363,10 @@ def _slot_dir() -> Path:
 
 
 @contextlib.contextmanager
-def _slot(*, wait: bool = True) -> Iterator[tuple[int, int | None]]:
-    """Yield a free slot's number and the uid to run as (None when not root)."""
-    with _claim_slot(wait=wait) as slot:
+def _slot(*, wait: bool = True, empty: bool = False) -> Iterator[tuple[int, int | None]]:
+    """Yield a free slot's number and the uid to run as (None when not root); with
+    ``empty``, a slot whose cgroup is empty."""
+    with _claim_slot(wait=wait, empty=empty) as slot:
         yield slot, SANDBOX_UID_BASE + slot if os.geteuid() == 0 else None
 
 
@@ -374,18 +375,25 @@ class NoFreeSlot(Exception):
 
 
 @contextlib.contextmanager
-def _claim_slot(*, wait: bool = True) -> Iterator[int]:
+def _claim_slot(*, wait: bool = True, empty: bool = False) -> Iterator[int]:
     """Hold one of the SANDBOX_SLOTS slots of this machine, waiting while all are taken
-    (or raising NoFreeSlot when not ``wait``)."""
+    (or raising NoFreeSlot when not ``wait``). With ``empty``, only a slot whose cgroup
+    holds no process: the last run's may still be on their way out, and they would count
+    against the next run's bounds."""
     directory = _slot_dir()
     first = (os.getpid() + threading.get_native_id()) % SANDBOX_SLOTS
     while True:
+        if empty:
+            _reap_finished()
         for step in range(SANDBOX_SLOTS):
             slot = (first + step) % SANDBOX_SLOTS
             fd = os.open(directory / f"{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                os.close(fd)
+                continue
+            if empty and not cgroups.slot(slot).empty():
                 os.close(fd)
                 continue
             _held_slots.add(fd)
@@ -487,7 +495,8 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
     namespace; it starts the interpreter and its bootstrap, then waits for the request."""
     resources = contextlib.ExitStack()
     try:
-        number, uid = resources.enter_context(_slot(wait=wait))
+        bounded = kind.isolation == BUBBLEWRAP and cgroups.problem() is None
+        number, uid = resources.enter_context(_slot(wait=wait, empty=bounded))
         cwd = resources.enter_context(_workdir(kind.isolation, uid))
         result_read, result_write = os.pipe()
     except BaseException:
@@ -705,6 +714,11 @@ def _reap_later(proc: subprocess.Popen[bytes]) -> None:
     """Keep proc to be reaped by a later run, and reap those that have exited since."""
     with _unreaped_lock:
         _unreaped.append(proc)
+    _reap_finished()
+
+
+def _reap_finished() -> None:
+    with _unreaped_lock:
         _unreaped[:] = [p for p in _unreaped if p.poll() is None]
 
 

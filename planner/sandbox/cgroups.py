@@ -59,6 +59,10 @@ class Bound:
                     _write(path, memory_bytes)
         _write(self.pids / "pids.max", processes)
 
+    def empty(self) -> bool:
+        """Whether no process (a zombie included) is left in it."""
+        return (self.pids / "pids.current").read_text().strip() == "0"
+
     def oom_kills(self) -> int:
         """How many processes the kernel killed in it for memory, ever."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"
@@ -75,8 +79,9 @@ class Bound:
         )
 
 
+@functools.cache
 def problem() -> str | None:
-    """Why runs cannot be bounded by a cgroup here, or None."""
+    """Why runs cannot be bounded by a cgroup here, or None (asked once per process)."""
     version = _version()
     if version is None:
         return "no cgroup memory and pids controllers are mounted"
@@ -89,7 +94,7 @@ def problem() -> str | None:
     return None
 
 
-def slot(number: int) -> Bound:
+def _make(number: int) -> Bound:
     """The slot's cgroup, made if it is missing."""
     version = _version()
     if version == 2:
@@ -108,6 +113,12 @@ def join_command(bound: Bound) -> list[str]:
     (Python's subprocess cannot start a child in a cgroup; the shell costs ~0.5 ms.)"""
     joins = "; ".join(f"echo 0 > {d}/cgroup.procs" for d in bound.directories)
     return ["/bin/sh", "-c", f'{joins} && exec "$@"', "quiver-cgroup"]
+
+
+@functools.cache
+def slot(number: int) -> Bound:
+    """The slot's cgroup, made if it is missing (once per process)."""
+    return _make(number)
 
 
 @functools.cache

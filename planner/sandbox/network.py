@@ -123,8 +123,9 @@ def slot(number: int, subnet: str) -> Slot:
     )
 
 
+@functools.cache
 def problem() -> str | None:
-    """Why sandboxed networking cannot be set up here, or None."""
+    """Why sandboxed networking cannot be set up here, or None (asked once per process)."""
     if os.geteuid() != 0:
         return "Quiver does not run as root, so it cannot give scripts a network of their own"
     for tool, package in ((IP, "iproute2"), (NFT, "nftables"), (NSENTER, "util-linux")):

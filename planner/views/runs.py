@@ -172,7 +172,21 @@ def live_context(execution: Execution) -> dict[str, Any]:
         "error_is_long": "\n" in execution.error.strip(),
         "isolation": isolation,
         "weak_isolation": bool(isolation and isolation[2]),
+        "bound_words": [
+            (label, execution.bounds[key])
+            for key, label in BOUND_LABELS.items()
+            if isinstance(execution.bounds, dict) and key in execution.bounds
+        ],
     }
+
+
+# The limits a script's run had, as its page lists them.
+BOUND_LABELS = {
+    "memory": "Memory",
+    "processes": "Processes",
+    "files": "Temporary files",
+    "network": "Network",
+}
 
 
 # -- forms --------------------------------------------------------------------------------

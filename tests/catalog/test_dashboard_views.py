@@ -38,7 +38,7 @@ def capabilities(**pattern_overrides: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def troubled(tenant: Tenant, editor: Any) -> dict[str, Tool]:
+def troubled(tenant: Tenant, editor: Any, admin: Any) -> dict[str, Tool]:
     """One tool for each warning, and one without any."""
     bare_schema = {"type": "object", "properties": {"path": {"type": "string"}}}
     tools = {
@@ -54,9 +54,9 @@ def troubled(tenant: Tenant, editor: Any) -> dict[str, Tool]:
         "missing_estimates": make(
             tenant, editor, "no_estimate", capabilities=capabilities(cost_estimate="")
         ),
-        "network_script": make(
+        "network_script": make(  # the network is an admin's decision
             tenant,
-            editor,
+            admin,
             "net_script",
             runtime={"kind": "script", "timeout_s": 30, "memory_mb": 256, "network": True},
         ),

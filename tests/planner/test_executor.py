@@ -354,6 +354,7 @@ def test_the_version_limits_reach_the_sandbox(
         "timeout_s": 7,
         "memory_mb": 128,
         "network": True,
+        "network_policy": executor.network_policy(),
         "cancelled_yet": False,
     }
 
