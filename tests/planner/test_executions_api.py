@@ -14,7 +14,14 @@ from planner import tasks
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running
 from tests.catalog.api.resources import API, api_as, no_throttling  # noqa: F401
-from tests.planner.test_invoking import APPROVAL, capability, make_tool, pattern
+from tests.planner.test_invoking import (
+    APPROVAL,
+    STRICT,
+    capability,
+    make_tool,
+    pattern,
+    stricter_second_version,
+)
 
 S = ExecutionStatus
 RUNS = f"{API}/executions"
@@ -92,6 +99,22 @@ def test_a_policy_refusal_is_a_422_saying_why(
     assert error["fields"][0]["path"] == "context"
     assert "estimated cost 6 is above" in error["message"]
     assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pinning_an_older_version_does_not_skip_the_current_versions_policy(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    tool = make_tool(tenant, capabilities=[capability("scan", pattern(policy={"max_cost": None}))])
+    stricter_second_version(tool, admin, pattern(policy=STRICT))
+    client = api_as(operator)
+
+    production = run(client, tool="disk_usage", version="1.0.0", environment="production")
+    assert production.status_code == 422
+    assert production.json()["error"]["fields"][0]["path"] == "environment"
+    development = run(client, tool="disk_usage", version="1.0.0")
+    assert development.status_code == 201
+    assert development.json()["status"] == "awaiting_approval" and queued_tasks == []
 
 
 @pytest.mark.django_db

@@ -280,7 +280,8 @@ def test_a_run_estimated_above_the_cost_limit_is_refused(tenant: Tenant, operato
 
     html = response.content.decode()
     assert "This run was not started" in html
-    assert "the estimated cost 50 is above pattern &#x27;quick&#x27;" in html
+    assert "the estimated cost 50 is above the limit of 10 (max_cost)" in html
+    assert "of pattern &#x27;quick&#x27;" in html
     assert Execution.objects.count() == 0
 
 
