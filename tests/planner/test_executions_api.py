@@ -3,6 +3,7 @@ cancelling, approving and rejecting; errors in the API's one shape."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -115,6 +116,26 @@ def test_pinning_an_older_version_does_not_skip_the_current_versions_policy(
     development = run(client, tool="disk_usage", version="1.0.0")
     assert development.status_code == 201
     assert development.json()["status"] == "awaiting_approval" and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_a_pattern_that_backtracks_exponentially_answers_at_once(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    word = {"type": "string", "pattern": "^(a+)+$"}  # Python's re: 3 s at 26 characters
+    make_tool(
+        tenant,
+        input_schema={"type": "object", "properties": {"word": word}},
+        script="def main(word=''):\n    return word\n",
+        capabilities=[capability("scan", pattern(examples=[]))],
+    )
+    started = time.perf_counter()
+    response = run(api_as(operator), tool="disk_usage", arguments={"word": "a" * 40 + "!"})
+
+    assert time.perf_counter() - started < 0.5
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0]["path"] == "arguments.word"
+    assert not Execution.objects.exists()
 
 
 @pytest.mark.django_db
