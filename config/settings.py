@@ -229,6 +229,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.ApiRateThrottle"],
     "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only (import also reads YAML and uploads), checked for depth and text
+    # that cannot be stored; forms could not carry the nested definitions and arguments.
+    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "catalog.api.metadata.Metadata",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

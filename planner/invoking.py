@@ -29,6 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from catalog import safe_data
 from catalog.models import (
     ApiKey,
     Pattern,
@@ -91,6 +92,11 @@ def invoke(
     chosen = resolve_version(tenant, tool, version)
     chosen_pattern = resolve_pattern(chosen, pattern)
     context = dict(context or {})
+    for field, value in (("arguments", arguments), ("context", context)):
+        try:
+            safe_data.check(value, field)
+        except safe_data.UnsafeData as exc:
+            raise ValidationError({exc.path: [exc.message]}) from None
     try:
         prepared = prepare_arguments(chosen.input_schema, arguments, key=chosen.content_hash)
     except ArgumentsInvalid as exc:

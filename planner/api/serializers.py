@@ -116,6 +116,7 @@ class ExecutionSerializer(ExecutionSummarySerializer):
             "stdout",
             "stderr",
             "output_truncated",
+            "text_replaced",
             "worker",
             "attempts",
             "decided_by",

@@ -139,6 +139,47 @@ def test_a_pattern_that_backtracks_exponentially_answers_at_once(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (
+            '{"tool": "disk_usage", "arguments": {"threshold_pct": "\\ud800"}}',
+            "arguments.threshold_pct",
+        ),
+        ('{"tool": "disk_usage", "arguments": {"\\udc00": 1}}', "arguments.\ufffd"),
+        ('{"tool": "disk_usage", "context": {"N": ["\\udfff"]}}', "context.N[0]"),
+        ('{"tool": "disk_usage\\ud800"}', "tool"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_a_run_request_is_a_400_naming_the_field(
+    tenant: Tenant, operator: Any, queued_tasks: list[int], body: str, path: str
+) -> None:
+    make_tool(tenant)
+    response = api_as(operator).post(RUNS, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["fields"][0]["path"] == path
+    assert "lone UTF-16 surrogate" in error["fields"][0]["message"]
+    assert not Execution.objects.exists() and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_arguments_nested_too_deep_are_a_400_not_a_crash(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    client = api_as(operator)
+    for depth in (100, 50_000):
+        nested = "[" * depth + "]" * depth
+        body = '{"tool": "disk_usage", "arguments": {"x": ' + nested + "}}"
+        response = client.post(RUNS, data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert "nested too deep (at most 64 levels" in response.json()["error"]["message"]
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
 def test_viewers_read_but_cannot_run(
     tenant: Tenant, viewer: Any, operator: Any, queued_tasks: list[int]
 ) -> None:
