@@ -236,8 +236,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# Requests per API key (or per signed-in user) in the shared cache: "<count>/<s|min|hour|day>",
-# reads (GET, HEAD, OPTIONS) and writes counted apart; "off" disables a limit.
+# Requests per user (their API keys and session share one budget) in the shared cache:
+# "<count>/<s|min|hour|day>", reads (GET, HEAD, OPTIONS) and writes counted apart; "off"
+# disables a limit.
 API_THROTTLE_READ = env.str("API_THROTTLE_READ", default="600/min")
 API_THROTTLE_WRITE = env.str("API_THROTTLE_WRITE", default="120/min")
 API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
