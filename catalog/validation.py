@@ -77,6 +77,18 @@ def json_path(parts: Iterable[str | int], base: str = "") -> str:
 LINEAR_REGEX = jsonschema_rs.RegexOptions()
 
 
+def _no_remote_refs(uri: str) -> Any:
+    """jsonschema-rs fetches a ``$ref`` to a URL by default: from the web process, at an
+    address an editor chose. Tool schemas may only refer to their own parts."""
+    raise ValueError(f"{uri} is not fetched: a $ref may only point inside the schema ('#/...')")
+
+
+def _compiled(schema: dict[str, Any]) -> Any:
+    return jsonschema_rs.Draft202012Validator(
+        schema, validate_formats=True, pattern_options=LINEAR_REGEX, retriever=_no_remote_refs
+    )
+
+
 @dataclass(frozen=True)
 class SchemaFailure:
     """One way an instance fails a schema: where (``absolute_path``), which keyword with
@@ -142,9 +154,7 @@ class CompiledSchema:
         self.problem = ""
         self.compiled: Any = None
         try:
-            self.compiled = jsonschema_rs.Draft202012Validator(
-                schema, validate_formats=True, pattern_options=LINEAR_REGEX
-            )
+            self.compiled = _compiled(schema)
         except (ValueError, jsonschema_rs.ValidationError) as exc:
             self.problem = str(exc).splitlines()[0]
 
@@ -164,9 +174,7 @@ def schema_compile_errors(schema: dict[str, Any], path: str) -> list[FieldError]
     """Why jsonschema-rs (with the linear-time regex engine) cannot compile a schema that
     is valid Draft 2020-12: most often a ``pattern`` with lookaround or a backreference."""
     try:
-        jsonschema_rs.Draft202012Validator(
-            schema, validate_formats=True, pattern_options=LINEAR_REGEX
-        )
+        _compiled(schema)
     except jsonschema_rs.ValidationError as exc:
         where = json_path(exc.instance_path, path)
         if isinstance(exc.instance, str) and "regex" in exc.message:

@@ -315,3 +315,9 @@ def test_defaults_and_examples_are_matched_in_linear_time_when_a_definition_is_c
     errors = errors_of(definition)
     assert time.perf_counter() - started < 0.5
     assert "does not fit its schema" in errors["input_schema.properties.word.default"]
+
+
+def test_a_schema_referring_to_a_url_is_refused_without_fetching_it() -> None:
+    remote = {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/x.json"}}}
+    errors = errors_of(make_definition(input_schema=remote))
+    assert "is not fetched: a $ref may only point inside the schema" in errors["input_schema"]
