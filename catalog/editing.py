@@ -22,7 +22,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from catalog import expressions, inference
+from catalog import expressions, inference, safe_data
 from catalog.definitions import normalize
 from catalog.forms import (
     CapabilityForm,
@@ -224,7 +224,9 @@ def check_script_text(source: str) -> ScriptCheck | None:
 def schema_check_items(text: str) -> list[ErrorItem]:
     """The problems of a schema typed into the advanced tab, each with its path inside."""
     try:
-        schema = json.loads(text or "{}")
+        schema = safe_data.loads(text or "{}")
+    except safe_data.UnsafeData as exc:
+        return [ErrorItem(_friendly(exc.path), f"This cannot be saved: it {exc.message}.")]
     except ValueError as exc:
         return [ErrorItem("", f"This is not valid JSON: {exc}")]
     return [

@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse_lazy
 
+from catalog import safe_data
 from catalog.models import Platform, RuntimeKind, ToolStatus
 
 DEPENDENCY_TYPES = [
@@ -34,8 +35,8 @@ def parse_value(text: str) -> Any:
     if not stripped:
         return ""
     try:
-        return json.loads(stripped)
-    except ValueError:
+        return safe_data.loads(stripped)
+    except ValueError:  # not JSON, or JSON that cannot be stored: kept as the text typed
         return stripped
 
 
@@ -70,6 +71,17 @@ def unit_field(label: str, help_text: str) -> forms.FloatField:
     )
 
 
+def parse_json(text: str) -> Any:
+    """JSON typed into a page, as data Quiver can store; a form error when it is not."""
+    try:
+        return safe_data.loads(text)
+    except safe_data.UnsafeData as exc:
+        where = f" (at {exc.path})" if exc.path else ""
+        raise forms.ValidationError(f"This cannot be saved{where}: it {exc.message}.") from None
+    except ValueError as exc:
+        raise forms.ValidationError(f"This is not valid JSON: {exc}") from None
+
+
 class JsonObjectField(forms.CharField):
     """A JSON object typed (or written by the parameter builder) into a textarea."""
 
@@ -81,10 +93,7 @@ class JsonObjectField(forms.CharField):
         text = super().to_python(value) or ""
         if not text.strip():
             return None
-        try:
-            parsed = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"This is not valid JSON: {exc}") from None
+        parsed = parse_json(text)
         if not isinstance(parsed, dict):
             raise forms.ValidationError("This must be a JSON object, written between { and }.")
         return parsed
@@ -97,10 +106,7 @@ class JsonListField(forms.CharField):
         text = super().to_python(value) or ""
         if not text.strip():
             return []
-        try:
-            parsed = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"This is not valid JSON: {exc}") from None
+        parsed = parse_json(text)
         if not isinstance(parsed, list):
             raise forms.ValidationError("This must be a JSON list, written between [ and ].")
         return parsed

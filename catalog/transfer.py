@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from catalog import foreign
+from catalog import foreign, safe_data
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -89,9 +89,15 @@ def parse_text(text: str, filename: str) -> ReadResult:
     result = ReadResult()
     try:
         if filename.lower().endswith(".json"):
-            documents = [json.loads(text)]
+            documents = [safe_data.loads(text)]
         else:
             documents = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except RecursionError:
+        result.problems.append(Problem(filename, "", safe_data.TOO_DEEP))
+        return result
+    except safe_data.UnsafeData as exc:
+        result.problems.append(Problem(filename, exc.path, exc.message))
+        return result
     except json.JSONDecodeError as exc:
         result.problems.append(
             Problem(
@@ -110,6 +116,13 @@ def parse_text(text: str, filename: str) -> ReadResult:
             Problem(filename, "", "uses YAML aliases that expand to far more data than the file")
         )
         return result
+    for number, doc in enumerate(documents):
+        try:
+            safe_data.check(doc)
+        except safe_data.UnsafeData as exc:
+            where = f"document {number + 1}: " if len(documents) > 1 else ""
+            result.problems.append(Problem(filename, exc.path, where + exc.message))
+            return result
     items: list[Any] = []
     file_notes: list[str] = []
     for doc in documents:

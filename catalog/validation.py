@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,30 +68,129 @@ def json_path(parts: Iterable[str | int], base: str = "") -> str:
 # -- JSON Schema -----------------------------------------------------------------
 
 
+# Tool schemas are written by editors and their regular expressions (``pattern``,
+# ``patternProperties``) are matched against arguments from anyone who may run the tool,
+# in the web request. Python's backtracking ``re`` takes exponential time on patterns
+# such as ``^(a+)+$`` (26 characters took 3 s), so these schemas are checked by
+# jsonschema-rs with its standard engine, Rust's regex crate, which matches in linear
+# time and has no lookaround or backreferences; a schema whose expressions that engine
+# cannot compile is refused when the definition is saved (``check_json_schema``).
+LINEAR_REGEX = jsonschema_rs.RegexOptions()
+
+
+def _no_remote_refs(uri: str) -> Any:
+    """jsonschema-rs fetches a ``$ref`` to a URL by default: from the web process, at an
+    address an editor chose. Tool schemas may only refer to their own parts."""
+    raise ValueError(f"{uri} is not fetched: a $ref may only point inside the schema ('#/...')")
+
+
+def _compiled(schema: dict[str, Any]) -> Any:
+    return jsonschema_rs.Draft202012Validator(
+        schema, validate_formats=True, pattern_options=LINEAR_REGEX, retriever=_no_remote_refs
+    )
+
+
+@dataclass(frozen=True)
+class SchemaFailure:
+    """One way an instance fails a schema: where (``absolute_path``), which keyword with
+    which value in which (sub)schema, and the engine's own message."""
+
+    absolute_path: tuple[str | int, ...]
+    keyword: str
+    value: Any
+    instance: Any
+    schema: Any
+    message: str
+    missing: str = ""  # the property a ``required`` failure misses
+
+    @classmethod
+    def of_python(cls, error: SchemaError) -> SchemaFailure:
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        return cls(
+            tuple(error.absolute_path),
+            str(error.validator),
+            error.validator_value,
+            error.instance,
+            error.schema,
+            error.message,
+            missing if error.validator == "required" else "",
+        )
+
+    @classmethod
+    def of_rust(cls, error: Any, root: Any) -> SchemaFailure:
+        keyword = str(error.schema_path[-1]) if error.schema_path else ""
+        kind = error.kind.as_dict() if error.kind is not None else {}
+        return cls(
+            tuple(error.instance_path),
+            keyword,
+            _at(root, error.schema_path),
+            error.instance,
+            _at(root, error.schema_path[:-1]),
+            error.message,
+            str(kind.get("property", "")) if keyword == "required" else "",
+        )
+
+
+def _at(root: Any, path: Iterable[str | int]) -> Any:
+    """The part of a schema a jsonschema-rs schema path names (local ``$ref``s are already
+    followed in such paths); None when it cannot be found."""
+    node = root
+    for part in path:
+        if not isinstance(node, dict | list):
+            return None
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
 class CompiledSchema:
-    """A schema compiled twice: jsonschema-rs says quickly whether an instance is valid,
-    jsonschema lists the errors of one that is not."""
+    """A tool's schema compiled once by jsonschema-rs, its regular expressions on a
+    linear-time engine. A schema it cannot compile (saved before such schemas were
+    refused) fits nothing, and says why."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
+        self.problem = ""
+        self.compiled: Any = None
         try:
-            self.fast: Any = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-        except (ValueError, jsonschema_rs.ValidationError):  # a construct only Python takes
-            self.fast = None
-
-    @cached_property
-    def full(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            self.compiled = _compiled(schema)
+        except (ValueError, jsonschema_rs.ValidationError) as exc:
+            self.problem = str(exc).splitlines()[0]
 
     def is_valid(self, instance: Any) -> bool:
-        if self.fast is not None:
-            return bool(self.fast.is_valid(instance))
-        return bool(self.full.is_valid(instance))
+        return self.compiled is not None and bool(self.compiled.is_valid(instance))
 
-    def iter_errors(self, instance: Any) -> Iterator[SchemaError]:
-        if self.fast is not None and self.fast.is_valid(instance):
-            return iter(())
-        return self.full.iter_errors(instance)
+    def iter_errors(self, instance: Any) -> Iterator[SchemaFailure]:
+        if self.compiled is None:
+            message = f"cannot be checked: its schema is not usable ({self.problem})"
+            yield SchemaFailure((), "", None, instance, self.schema, message)
+            return
+        for error in self.compiled.iter_errors(instance):
+            yield SchemaFailure.of_rust(error, self.schema)
+
+
+def schema_compile_errors(schema: dict[str, Any], path: str) -> list[FieldError]:
+    """Why jsonschema-rs (with the linear-time regex engine) cannot compile a schema that
+    is valid Draft 2020-12: most often a ``pattern`` with lookaround or a backreference."""
+    try:
+        _compiled(schema)
+    except jsonschema_rs.ValidationError as exc:
+        where = json_path(exc.instance_path, path)
+        if isinstance(exc.instance, str) and "regex" in exc.message:
+            return [
+                FieldError(
+                    where,
+                    f"'{exc.instance}' is not a regular expression Quiver can use: "
+                    "lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1) are not "
+                    "supported, so that matching always takes linear time",
+                )
+            ]
+        return [FieldError(where, f"cannot be used: {exc.message.splitlines()[0]}")]
+    except ValueError as exc:
+        return [FieldError(path, f"cannot be used: {str(exc).splitlines()[0]}")]
+    return []
 
 
 @lru_cache(maxsize=2048)
@@ -106,8 +205,8 @@ def compiled_validator(schema: dict[str, Any]) -> CompiledSchema:
 
 
 # Speed: jsonschema-rs answers "is this valid?" about 200 times faster than jsonschema
-# (benchmarks/catalog_bench.py), so it screens every check and jsonschema, whose
-# errors we turn into plain words, runs only on what fails.
+# (benchmarks/catalog_bench.py). The definition format's own schema (ours, trusted) is
+# screened by it, and jsonschema lists the errors of a definition that fails.
 
 
 @lru_cache(maxsize=1)
@@ -143,24 +242,23 @@ def meta_validator() -> Draft202012Validator:
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
-def _humanize(error: SchemaError) -> tuple[list[str | int], str]:
-    """Turn a jsonschema error into (path, message) in plain words."""
+def _humanize(error: SchemaFailure) -> tuple[list[str | int], str]:
+    """Turn a schema failure into (path, message) in plain words."""
     path = list(error.absolute_path)
-    kind, value = error.validator, error.validator_value
+    kind, value = error.keyword, error.value
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "a field"
-        return [*path, missing], "is required"
-    if kind == "additionalProperties" and value is False:
+        return [*path, error.missing or "a field"], "is required"
+    if kind == "additionalProperties" and value is False and isinstance(error.schema, dict):
         known = set((error.schema.get("properties") or {}).keys())
         extra = sorted(set(error.instance) - known) if isinstance(error.instance, dict) else []
         allowed = ", ".join(sorted(known))
         return path, f"has unknown field(s) {', '.join(extra)}; allowed fields: {allowed}"
-    if kind == "enum":
+    if kind == "enum" and isinstance(value, list):
         return path, "must be one of: " + ", ".join(str(v) for v in value)
-    if kind == "type":
+    if kind == "type" and isinstance(value, str | list):
         wanted = " or ".join(value) if isinstance(value, list) else value
         return path, f"must be {_article(wanted)} {wanted}, not {_type_name(error.instance)}"
-    if kind == "pattern":
+    if kind == "pattern" and isinstance(value, str):
         return path, _pattern_message(path, error.instance, value)
     if kind in ("minimum", "exclusiveMinimum"):
         return path, f"must be at least {value}" + (" (exclusive)" if "exclusive" in kind else "")
@@ -239,8 +337,12 @@ def schema_errors(
     instance: Any, validator: Draft202012Validator | CompiledSchema, base: str = ""
 ) -> list[FieldError]:
     """Errors of ``instance`` against a compiled schema, humanized, in document order."""
+    failures = [
+        error if isinstance(error, SchemaFailure) else SchemaFailure.of_python(error)
+        for error in validator.iter_errors(instance)
+    ]
     errors = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+    for error in sorted(failures, key=lambda e: list(map(str, e.absolute_path))):
         path, message = _humanize(error)
         errors.append(FieldError(json_path(path, base), message))
     return errors
@@ -254,6 +356,9 @@ def check_json_schema(schema: Any, path: str) -> list[FieldError]:
         FieldError(json_path(parts, path), f"is not valid JSON Schema: {message}")
         for parts, message in _meta_errors(json.dumps(schema, sort_keys=True))
     ]
+    if errors:
+        return errors
+    errors = schema_compile_errors(schema, path)
     if errors:
         return errors
     if schema.get("type") != "object":

@@ -231,11 +231,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.ApiRateThrottle"],
     "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only (import also reads YAML and uploads), checked for depth and text
+    # that cannot be stored; forms could not carry the nested definitions and arguments.
+    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "catalog.api.metadata.Metadata",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# Requests per API key (or per signed-in user) in the shared cache: "<count>/<s|min|hour|day>",
-# reads (GET, HEAD, OPTIONS) and writes counted apart; "off" disables a limit.
+# Requests per user (their API keys and session share one budget) in the shared cache:
+# "<count>/<s|min|hour|day>", reads (GET, HEAD, OPTIONS) and writes counted apart; "off"
+# disables a limit.
 API_THROTTLE_READ = env.str("API_THROTTLE_READ", default="600/min")
 API_THROTTLE_WRITE = env.str("API_THROTTLE_WRITE", default="120/min")
 API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")

@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.forms.utils import pretty_name
 
+from catalog import safe_data
 from catalog.models import Pattern
 from catalog.readable import limits_in_words, show_value
 from telemetry.models import Environment
@@ -41,12 +42,19 @@ class JSONTextField(forms.CharField):
         if text is None or text in self.empty_values:
             return None
         try:
-            return json.loads(text)
+            return safe_data.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 "This is not valid JSON (%(problem)s at line %(line)s, column %(column)s).",
                 code="invalid_json",
                 params={"problem": exc.msg, "line": exc.lineno, "column": exc.colno},
+            ) from None
+        except safe_data.UnsafeData as exc:
+            where = f" (at {exc.path})" if exc.path else ""
+            raise forms.ValidationError(
+                "This cannot be used%(where)s: it %(problem)s.",
+                code="unsafe_json",
+                params={"where": where, "problem": exc.message},
             ) from None
 
 

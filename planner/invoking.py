@@ -9,7 +9,9 @@ Every way of running a tool (the API, a page's "Try it", a plan step) comes thro
    (nothing is recorded when they are wrong);
 3. applies the pattern's policy: a tool that is not ``production_safe`` is refused in
    production, a run whose estimated cost is above ``max_cost`` is refused, and
-   ``requires_approval`` sends the run to the approval queue instead of the workers;
+   ``requires_approval`` sends the run to the approval queue instead of the workers. A
+   run pinned to a version other than the current one answers to the strictest of its
+   own pattern's policy and the current version's (``governing_patterns``);
 4. records the Execution (or returns the one an idempotency key already names) and
    queues its task once the transaction commits.
 
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from catalog import safe_data
 from catalog.models import (
     ApiKey,
     Pattern,
@@ -89,6 +93,11 @@ def invoke(
     chosen = resolve_version(tenant, tool, version)
     chosen_pattern = resolve_pattern(chosen, pattern)
     context = dict(context or {})
+    for field, value in (("arguments", arguments), ("context", context)):
+        try:
+            safe_data.check(value, field)
+        except safe_data.UnsafeData as exc:
+            raise ValidationError({exc.path: [exc.message]}) from None
     try:
         prepared = prepare_arguments(chosen.input_schema, arguments, key=chosen.content_hash)
     except ArgumentsInvalid as exc:
@@ -97,7 +106,8 @@ def invoke(
             grouped.setdefault(error.path or "arguments", []).append(error.message)
         raise ValidationError(grouped) from None
     estimate = services.estimate_for(chosen_pattern, context)
-    check_policy(chosen_pattern, environment=environment, cost=estimate.cost)
+    policy = policy_for(chosen, governing_patterns(chosen, chosen_pattern), context)
+    check_policy(policy, environment=environment)
     with transaction.atomic():
         execution, created = services.record_execution(
             chosen,
@@ -110,6 +120,7 @@ def invoke(
             api_key=api_key,
             idempotency_key=idempotency_key,
             estimate=estimate,
+            requires_approval=policy.requires_approval,
         )
         if created and execution.status == ExecutionStatus.QUEUED:
             enqueue_execution(execution)
@@ -183,36 +194,108 @@ def resolve_pattern(version: ToolVersion, name: str | None) -> Pattern | None:
     raise ValidationError({"pattern": [f"{version} has no pattern {name!r} (it has: {known})"]})
 
 
-def check_policy(pattern: Pattern | None, *, environment: str, cost: float | None) -> None:
-    """Refuse a run the pattern's policy does not allow (RunRefused)."""
-    if pattern is None:
-        return
-    if environment == Environment.PRODUCTION and not pattern.production_safe:
+@dataclass(frozen=True)
+class Policy:
+    """The rules a run must pass, gathered from every pattern that governs it."""
+
+    requires_approval: bool = False
+    # The patterns (as "<version> pattern '<name>'") that refuse production; empty if none.
+    unsafe_in: tuple[str, ...] = ()
+    # The lowest cost limit and whose it is; None when no governing pattern has one.
+    max_cost: float | None = None
+    limited_by: str = ""
+    # The highest cost estimate of any governing pattern for the run's context; None when
+    # none has a cost expression. ``cost_unknown`` when one has but cannot be computed.
+    cost: float | None = None
+    cost_unknown: bool = False
+
+
+def governing_patterns(version: ToolVersion, pattern: Pattern | None) -> list[Pattern]:
+    """The patterns whose policy governs a run of ``pattern`` of ``version``.
+
+    A run of the tool's current version answers to its own pattern. A run pinned to another
+    version also answers to the current version's rules, so pinning an old version never
+    escapes an approval, a production ban or a cost limit added since: the current
+    version's pattern of the same name (and capability, when there is one), or, when it has
+    none of that name, all of its patterns (the strictest of them applies).
+    """
+    governing = [pattern] if pattern is not None else []
+    current_id = version.tool.current_version_id
+    if current_id is None or current_id == version.pk:
+        return governing
+    current_version = ToolVersion.objects.get(pk=current_id)
+    current = patterns_of(current_version)
+    for p in current:
+        p.capability.version = current_version  # named in refusals, without a query each
+    if pattern is not None:
+        same = [
+            p
+            for p in current
+            if p.name == pattern.name and p.capability.name == pattern.capability.name
+        ] or [p for p in current if p.name == pattern.name]
+        if same:
+            return [*governing, *same]
+    return [*governing, *current]
+
+
+def policy_for(version: ToolVersion, patterns: list[Pattern], context: Mapping[str, Any]) -> Policy:
+    """The strictest of the patterns' policies for a run of ``version`` with ``context``:
+    approval if any requires it, production refused if any is not safe there, the lowest
+    ``max_cost`` against the highest cost estimate."""
+    limits = [(p.max_cost, p) for p in patterns if p.max_cost is not None]
+    lowest = min(limits, key=lambda limit: limit[0]) if limits else None
+    costs, unknown = [], False
+    for p in patterns:
+        if p.cost_estimate.strip():
+            cost = services.estimate_for(p, context).cost
+            unknown = unknown or cost is None
+            if cost is not None:
+                costs.append(cost)
+    return Policy(
+        requires_approval=any(p.requires_approval for p in patterns),
+        unsafe_in=tuple(_named(p, version) for p in patterns if not p.production_safe),
+        max_cost=lowest[0] if lowest else None,
+        limited_by=_named(lowest[1], version) if lowest else "",
+        cost=max(costs) if costs else None,
+        cost_unknown=unknown,
+    )
+
+
+def _named(pattern: Pattern, version: ToolVersion) -> str:
+    if pattern.capability.version_id == version.pk:
+        return f"pattern {pattern.name!r}"
+    return f"pattern {pattern.name!r} of the current version {pattern.capability.version.version}"
+
+
+def check_policy(policy: Policy, *, environment: str) -> None:
+    """Refuse a run the policy does not allow (RunRefused)."""
+    if environment == Environment.PRODUCTION and policy.unsafe_in:
         raise RunRefused(
             {
                 "environment": [
-                    f"pattern {pattern.name!r} is not marked safe for production; "
+                    f"{policy.unsafe_in[0]} is not marked safe for production; "
                     "run it in development or staging"
                 ]
             }
         )
-    if pattern.max_cost is None or not pattern.cost_estimate.strip():
+    if policy.max_cost is None or (policy.cost is None and not policy.cost_unknown):
         return
-    if cost is None:
+    if policy.cost_unknown:
         raise RunRefused(
             {
                 "context": [
-                    f"pattern {pattern.name!r} has a cost limit of {pattern.max_cost:g} but its "
+                    f"{policy.limited_by} has a cost limit of {policy.max_cost:g} but the "
                     "cost could not be estimated for this context"
                 ]
             }
         )
-    if cost > pattern.max_cost:
+    assert policy.cost is not None
+    if policy.cost > policy.max_cost:
         raise RunRefused(
             {
                 "context": [
-                    f"the estimated cost {cost:g} is above pattern {pattern.name!r}'s limit "
-                    f"of {pattern.max_cost:g} (max_cost)"
+                    f"the estimated cost {policy.cost:g} is above the limit of "
+                    f"{policy.max_cost:g} (max_cost) of {policy.limited_by}"
                 ]
             }
         )

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog import expressions
+from catalog import expressions, safe_data
 from catalog.models import ApiKey, AuditAction, Pattern, Role, Tenant, ToolVersion
 from catalog.services.base import Actor, audit, require_role
 from telemetry.models import (
@@ -270,9 +270,13 @@ def finish_execution(
         raise ValidationError({"error_kind": [f"unknown error kind {error_kind!r}"]})
     if status == S.SUCCEEDED and (error or error_kind):
         raise ValidationError({"error": ["a run that succeeded has no error"]})
+    replaced = any(safe_data.storable_text(text)[1] for text in (stdout, stderr, error))
     stdout, cut_out = capped(stdout, STDOUT_CAP_BYTES)
     stderr, cut_err = capped(stderr, STDERR_CAP_BYTES)
     error, _ = capped(error, ERROR_CAP_BYTES)
+    result, result_replaced = (
+        _storable_json(result, "result") if status == S.SUCCEEDED else (None, False)
+    )
     now = timezone.now()
     with transaction.atomic():
         # Only what the move needs: a worker finishes every run, and reading the whole row
@@ -284,13 +288,14 @@ def finish_execution(
             execution,
             {S.RUNNING},
             status,
-            result=_json_safe(result, "result") if status == S.SUCCEEDED else None,
+            result=result,
             error=error,
             error_kind=error_kind
             or (ErrorKind.TIMED_OUT if status == S.TIMED_OUT else ErrorKind.NONE),
             stdout=stdout,
             stderr=stderr,
             output_truncated=output_truncated or cut_out or cut_err,
+            text_replaced=replaced or result_replaced,
             finished_at=now,
             duration_ms=max(0, round(duration_ms)) if duration_ms is not None else None,
             isolation=isolation[:20],
@@ -402,9 +407,9 @@ def reap_lost_executions(
 
 def capped(text: str, limit_bytes: int) -> tuple[str, bool]:
     """The text cut to at most ``limit_bytes`` of UTF-8 (never mid-character), and
-    whether anything was cut. NUL characters, which PostgreSQL text cannot hold, are
-    replaced."""
-    text = text.replace("\x00", "\ufffd")
+    whether anything was cut. NUL characters and lone surrogates, which PostgreSQL text
+    cannot hold (nor a page show), are replaced."""
+    text = safe_data.replaced(text)
     encoded = text.encode("utf-8", errors="replace")
     if len(encoded) <= limit_bytes:
         return text, False
@@ -412,24 +417,21 @@ def capped(text: str, limit_bytes: int) -> tuple[str, bool]:
 
 
 def _json_safe(value: Any, field: str) -> Any:
-    """The value with NUL characters in its strings replaced: PostgreSQL's jsonb refuses
-    ``\\u0000``, and a script's result may contain one. Values JSON cannot hold (NaN,
-    sets, objects) are refused, keyed by ``field``."""
+    return _storable_json(value, field)[0]
+
+
+def _storable_json(value: Any, field: str) -> tuple[Any, bool]:
+    """The value with NUL characters and lone surrogates in its strings replaced (PostgreSQL's
+    jsonb refuses ``\\u0000`` and surrogates; SQLite keeps them and no page can show them),
+    and whether any was. Values JSON cannot hold (NaN, sets, objects) are refused, keyed by
+    ``field``."""
     try:
         dumped = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError({field: [f"is not plain JSON ({exc})"]}) from None
-    return _without_nul(value) if "\\u0000" in dumped else value
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
+    if "\\u0000" in dumped or "\\ud" in dumped:  # ASCII-escaped: surrogates are \ud800-\udfff
+        return safe_data.storable(value)
+    return value, False
 
 
 def _locked(execution_id: int, *, only: Iterable[str] = ()) -> Execution:

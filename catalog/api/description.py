@@ -25,8 +25,9 @@ exist for you: they answer 404.
 
 ## Rate limits
 
-Each key (or signed-in user) has a budget of reads (GET) and of writes (POST, PUT, PATCH,
-DELETE) per minute, 600 and 120 unless the operator changed them. Past it the API answers
+Each user has a budget of reads (GET) and of writes (POST, PUT, PATCH, DELETE) per
+minute, 600 and 120 unless the operator changed them, shared by all of the user's keys
+and their signed-in session. Past it the API answers
 `429` with a `Retry-After` header giving the seconds to wait.
 
 ## Errors

@@ -46,6 +46,7 @@ DEFINITION: dict[str, Any] = {
                     "name": "all_mounts",
                     "description": "Scan every mounted file system once.",
                     "typical_use_cases": ["is the disk full"],
+                    "context_variables": {"N": {"description": "mount points", "sample": 12}},
                     "time_estimate_ms": "200 + 2 * N",
                     "cost_estimate": "1",
                     "complexity_score": 0.2,
@@ -176,7 +177,7 @@ VALIDATION_RESULT = OpenApiExample(
         "errors": [
             {
                 "path": "platform",
-                "message": "must be one of linux, windows, network, scheduler, custom",
+                "message": "must be one of: linux, windows, network, scheduler, custom",
             }
         ],
         "normalized": None,

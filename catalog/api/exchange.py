@@ -128,7 +128,7 @@ class ImportView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         tenant = api_tenant(request)
         assert tenant is not None
-        query = ImportQuerySerializer(data=request.query_params)
+        query = ImportQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         read, reason = _read(request)
         reason = reason or query.validated_data["reason"]
@@ -240,7 +240,7 @@ class ExportView(generics.GenericAPIView):
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        query = ExportQuerySerializer(data=request.query_params)
+        query = ExportQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         fmt = query.validated_data["format"]
         tools = self.filter_queryset(self.get_queryset())

@@ -193,7 +193,7 @@ class LlmToolsView(APIView):
         ],
     )
     def get(self, request: Request) -> HttpResponse:
-        query = LlmToolsQuerySerializer(data=request.query_params)
+        query = LlmToolsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         tenant = api_tenant(request)
         assert tenant is not None  # the permission requires one

@@ -1,7 +1,7 @@
 """Pages of API lists: ``{count, next, previous, results}``, asked for with ``page`` and
-``page_size``. A page number that is not a number, or beyond the last page, is a 400
-naming the parameter (not DRF's bare 404), so that every answer is in the error shape
-the schema documents."""
+``page_size``. A page number that is not a number (empty included), or beyond the last
+page, is a 400 naming the parameter (not DRF's bare 404), so that every answer is in the
+error shape the schema documents, and the schema says which numbers are taken."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Pages(PageNumberPagination):
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         try:
             size = int(raw)
@@ -41,7 +41,7 @@ class Pages(PageNumberPagination):
     ) -> list[Any]:
         size = self.get_page_size(request)
         paginator = DjangoPaginator(queryset, size)
-        raw = request.query_params.get(self.page_query_param) or "1"
+        raw = request.query_params.get(self.page_query_param, "1")
         try:
             number = int(raw)
             if number < 1:
@@ -57,3 +57,13 @@ class Pages(PageNumberPagination):
             ) from None
         self.request = request
         return list(self.page)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters

@@ -1,4 +1,5 @@
-"""Rate limits per API key and per user, with separate budgets for reads and writes.
+"""Rate limits per user, with separate budgets for reads and writes. A user's API keys
+and signed-in session share the user's budget: minting keys does not multiply it.
 
 Counts live in the shared cache (Redis in production), so every web process enforces
 the same budget. Each budget is a fixed window counted with ``incr`` (``add`` starts
@@ -37,11 +38,12 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
 
 
 def caller_of(request: Request) -> str:
-    """Whose budget a request spends: its key, else its user, else its address."""
-    if isinstance(request.auth, ApiKey):
-        return f"key:{request.auth.pk}"
+    """Whose budget a request spends: its user's (whichever key or session it came with),
+    else its key's (one whose creator is gone), else its address's."""
     if request.user and request.user.is_authenticated:
         return f"user:{request.user.pk}"
+    if isinstance(request.auth, ApiKey):
+        return f"key:{request.auth.pk}"
     return f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 

@@ -116,6 +116,7 @@ class ExecutionSerializer(ExecutionSummarySerializer):
             "stdout",
             "stderr",
             "output_truncated",
+            "text_replaced",
             "bounds",
             "worker",
             "attempts",

@@ -218,6 +218,17 @@ def test_a_yaml_syntax_error_is_shown_at_the_upload_field_with_file_and_line(
     assert counts(tenant) == before
 
 
+def test_a_file_nested_too_deep_is_refused_at_the_upload_field(
+    as_editor: Client, tenant: Tenant
+) -> None:
+    before = counts(tenant)
+    deep = SimpleUploadedFile("deep.json", b"[" * 50_000 + b"]" * 50_000)
+    response = upload(as_editor, deep)
+    assert response.status_code == 200
+    assert "deep.json: is nested too deep (at most 64 levels" in response.content.decode()
+    assert counts(tenant) == before
+
+
 def test_a_schema_error_in_one_file_among_good_ones_is_listed_with_file_and_field(
     as_editor: Client, tenant: Tenant
 ) -> None:

@@ -259,3 +259,65 @@ def test_a_value_off_its_pattern_is_told_in_words_where_it_can_be(
     schema = {"type": "object", "properties": {"host": {"type": "string", "pattern": pattern}}}
     (error,) = schema_errors({"host": "Web 1"}, compiled_validator(schema))
     assert (error.path, error.message) == ("host", message)
+
+
+# -- regular expressions in schemas ---------------------------------------------------------
+
+EXPONENTIAL = "^(a+)+$"  # Python's re takes about 3 s for 26 characters, doubling with each
+
+
+def schema_with(**property_schema: object) -> dict:
+    return {"type": "object", "properties": {"word": {"type": "string", **property_schema}}}
+
+
+def test_a_pattern_that_backtracks_exponentially_is_matched_in_linear_time() -> None:
+    validator = compiled_validator(schema_with(pattern=EXPONENTIAL))
+    started = time.perf_counter()
+    errors = schema_errors({"word": "a" * 5000 + "!"}, validator, "arguments")
+    assert time.perf_counter() - started < 0.2
+    assert [e.path for e in errors] == ["arguments.word"]
+    assert "not in the expected form" in errors[0].message
+
+
+def test_pattern_properties_and_additional_properties_are_matched_in_linear_time() -> None:
+    schema = {
+        "type": "object",
+        "patternProperties": {EXPONENTIAL: {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    started = time.perf_counter()
+    errors = schema_errors({"a" * 5000 + "!": 1}, compiled_validator(schema), "arguments")
+    assert time.perf_counter() - started < 0.2
+    assert "unknown field(s)" in errors[0].message
+
+
+@pytest.mark.parametrize("regex", ["^(?=a)b", "(?<!x)y", "^(a)\\1$"])
+def test_a_pattern_needing_a_backtracking_engine_is_refused_when_saved(regex: str) -> None:
+    errors = errors_of(make_definition(input_schema=schema_with(pattern=regex)))
+    message = errors["input_schema.properties.word.pattern"]
+    assert "not a regular expression Quiver can use" in message and "lookaround" in message
+
+
+def test_a_pattern_property_needing_a_backtracking_engine_is_refused_when_saved() -> None:
+    schema = {"type": "object", "patternProperties": {"^(?!x)": {"type": "string"}}}
+    errors = errors_of(make_definition(output_schema=schema))
+    assert "not a regular expression" in errors["output_schema.patternProperties.^(?!x)"]
+
+
+def test_defaults_and_examples_are_matched_in_linear_time_when_a_definition_is_checked() -> None:
+    definition = make_definition(
+        input_schema=schema_with(pattern=EXPONENTIAL, default="a" * 5000 + "!")
+    )
+    definition["capabilities"][0]["patterns"][0]["examples"] = [
+        {"input": {"word": "a" * 5000 + "!"}}
+    ]
+    started = time.perf_counter()
+    errors = errors_of(definition)
+    assert time.perf_counter() - started < 0.5
+    assert "does not fit its schema" in errors["input_schema.properties.word.default"]
+
+
+def test_a_schema_referring_to_a_url_is_refused_without_fetching_it() -> None:
+    remote = {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/x.json"}}}
+    errors = errors_of(make_definition(input_schema=remote))
+    assert "is not fetched: a $ref may only point inside the schema" in errors["input_schema"]

@@ -3,6 +3,7 @@ cancelling, approving and rejecting; errors in the API's one shape."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +15,14 @@ from planner import tasks
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running
 from tests.catalog.api.resources import API, api_as, no_throttling  # noqa: F401
-from tests.planner.test_invoking import APPROVAL, capability, make_tool, pattern
+from tests.planner.test_invoking import (
+    APPROVAL,
+    STRICT,
+    capability,
+    make_tool,
+    pattern,
+    stricter_second_version,
+)
 
 S = ExecutionStatus
 RUNS = f"{API}/executions"
@@ -91,6 +99,83 @@ def test_a_policy_refusal_is_a_422_saying_why(
     assert error["code"] == "refused"
     assert error["fields"][0]["path"] == "context"
     assert "estimated cost 6 is above" in error["message"]
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pinning_an_older_version_does_not_skip_the_current_versions_policy(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    tool = make_tool(tenant, capabilities=[capability("scan", pattern(policy={"max_cost": None}))])
+    stricter_second_version(tool, admin, pattern(policy=STRICT))
+    client = api_as(operator)
+
+    production = run(client, tool="disk_usage", version="1.0.0", environment="production")
+    assert production.status_code == 422
+    assert production.json()["error"]["fields"][0]["path"] == "environment"
+    development = run(client, tool="disk_usage", version="1.0.0")
+    assert development.status_code == 201
+    assert development.json()["status"] == "awaiting_approval" and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_a_pattern_that_backtracks_exponentially_answers_at_once(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    word = {"type": "string", "pattern": "^(a+)+$"}  # Python's re: 3 s at 26 characters
+    make_tool(
+        tenant,
+        input_schema={"type": "object", "properties": {"word": word}},
+        script="def main(word=''):\n    return word\n",
+        capabilities=[capability("scan", pattern(examples=[]))],
+    )
+    started = time.perf_counter()
+    response = run(api_as(operator), tool="disk_usage", arguments={"word": "a" * 40 + "!"})
+
+    assert time.perf_counter() - started < 0.5
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0]["path"] == "arguments.word"
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (
+            '{"tool": "disk_usage", "arguments": {"threshold_pct": "\\ud800"}}',
+            "arguments.threshold_pct",
+        ),
+        ('{"tool": "disk_usage", "arguments": {"\\udc00": 1}}', "arguments.\ufffd"),
+        ('{"tool": "disk_usage", "context": {"N": ["\\udfff"]}}', "context.N[0]"),
+        ('{"tool": "disk_usage\\ud800"}', "tool"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_a_run_request_is_a_400_naming_the_field(
+    tenant: Tenant, operator: Any, queued_tasks: list[int], body: str, path: str
+) -> None:
+    make_tool(tenant)
+    response = api_as(operator).post(RUNS, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["fields"][0]["path"] == path
+    assert "lone UTF-16 surrogate" in error["fields"][0]["message"]
+    assert not Execution.objects.exists() and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_arguments_nested_too_deep_are_a_400_not_a_crash(
+    tenant: Tenant, operator: Any, queued_tasks: list[int]
+) -> None:
+    make_tool(tenant)
+    client = api_as(operator)
+    for depth in (100, 50_000):
+        nested = "[" * depth + "]" * depth
+        body = '{"tool": "disk_usage", "arguments": {"x": ' + nested + "}}"
+        response = client.post(RUNS, data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert "nested too deep (at most 64 levels" in response.json()["error"]["message"]
     assert not Execution.objects.exists()
 
 

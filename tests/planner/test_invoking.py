@@ -247,6 +247,72 @@ def test_the_same_idempotency_key_returns_the_same_run_and_queues_once(
         )
 
 
+def stricter_second_version(tool: Tool, admin: Any, *patterns: dict[str, Any]) -> None:
+    """Publish 2.0.0 of ``tool`` with ``patterns`` in its one capability."""
+    changed = {k: v for k, v in make_definition(script=DOUBLE).items() if k != "version"}
+    changed["capabilities"] = [capability("disk_capacity_check", *patterns)]
+    second = edit_tool(
+        tool,
+        definition={**changed, "version": "2.0.0"},
+        base_version=tool.current_version,
+        actor=admin,
+    )
+    publish_version(second, actor=admin)
+
+
+STRICT = {"requires_approval": True, "production_safe": False, "max_cost": 5}
+
+
+@pytest.mark.django_db
+def test_a_run_pinned_to_an_older_version_answers_to_the_current_versions_policy(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    lax = pattern(cost_estimate="N", policy={"max_cost": None})
+    tool = make_tool(tenant, capabilities=[capability("disk_capacity_check", lax)])
+    stricter_second_version(tool, admin, pattern(cost_estimate="1", policy=STRICT))
+
+    with pytest.raises(RunRefused) as caught:
+        invoke(
+            tenant, caller=operator, tool="disk_usage", version="1.0.0", environment="production"
+        )
+    assert "of the current version 2.0.0 is not marked safe for production" in str(caught.value)
+    with pytest.raises(RunRefused) as caught:
+        invoke(tenant, caller=operator, tool="disk_usage", version="1.0.0", context={"N": 6})
+    assert "estimated cost 6 is above" in str(caught.value) and "limit of 5" in str(caught.value)
+    pinned, _ = invoke(
+        tenant, caller=operator, tool="disk_usage", version="1.0.0", context={"N": 5}
+    )
+    assert pinned.tool_version.version == "1.0.0"
+    assert pinned.status == S.AWAITING_APPROVAL and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_a_pinned_pattern_the_current_version_lacks_answers_to_its_strictest_pattern(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    tool = make_tool(tenant, capabilities=[capability("scan", pattern("old_way"))])
+    stricter_second_version(
+        tool, admin, pattern("new_way"), pattern("careful_way", policy=APPROVAL)
+    )
+
+    pinned, _ = invoke(
+        tenant, caller=operator, tool="disk_usage", version="1.0.0", pattern="old_way"
+    )
+    assert pinned.pattern_name == "old_way" and pinned.status == S.AWAITING_APPROVAL
+
+
+@pytest.mark.django_db
+def test_a_pinned_version_keeps_its_own_stricter_policy(
+    tenant: Tenant, operator: Any, admin: Any, queued_tasks: list[int]
+) -> None:
+    tool = make_tool(tenant, capabilities=[capability("scan", pattern(policy=APPROVAL))])
+    stricter_second_version(tool, admin, pattern())
+
+    current, _ = invoke(tenant, caller=operator, tool="disk_usage")
+    pinned, _ = invoke(tenant, caller=operator, tool="disk_usage", version="1.0.0")
+    assert current.status == S.QUEUED and pinned.status == S.AWAITING_APPROVAL
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("eager_runs")
 def test_waiting_returns_the_finished_run(tenant: Tenant, operator: Any) -> None:

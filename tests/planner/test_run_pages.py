@@ -275,3 +275,40 @@ def test_nav_badge_counts_runs_awaiting_approval_for_admins(
 )
 def test_times_are_said_in_words(ms: float | None, words: str) -> None:
     assert milliseconds_in_words(ms) == words
+
+
+# -- text that cannot be stored ----------------------------------------------------------
+
+LONE = "\ud800"  # a lone UTF-16 surrogate: legal in Python and in JSON, not in UTF-8
+
+
+def test_a_result_with_a_lone_surrogate_is_stored_replaced_and_every_page_shows_it(
+    client: Client, viewer: Any, version: ToolVersion
+) -> None:
+    run = finished(
+        version, result={"name": f"a{LONE}b", f"k{LONE}": [LONE]}, stdout=f"out{LONE}\x00"
+    )
+    run.refresh_from_db()
+    assert run.result == {"name": "a\ufffdb", "k\ufffd": ["\ufffd"]}
+    assert run.stdout == "out\ufffd\ufffd" and run.text_replaced
+
+    client.force_login(viewer)
+    assert client.get(RUNS).status_code == 200
+    page = client.get(detail(run))
+    assert page.status_code == 200
+    assert "characters that cannot be stored" in page.content.decode()
+    api = client.get("/api/v1/executions")
+    assert api.status_code == 200 and api.json()["results"][0]["result"]["name"] == "a\ufffdb"
+    assert client.get(f"/api/v1/executions/{run.pk}").json()["text_replaced"] is True
+
+
+def test_an_error_with_a_lone_surrogate_is_stored_replaced(version: ToolVersion) -> None:
+    run = finished(version, S.FAILED, error=f"ValueError: {LONE}", error_kind="raised")
+    run.refresh_from_db()
+    assert run.error == "ValueError: \ufffd" and run.text_replaced
+
+
+def test_a_clean_run_is_not_flagged(version: ToolVersion) -> None:
+    run = finished(version, result={"name": "naïve 😀"}, stdout="ok")
+    run.refresh_from_db()
+    assert run.result == {"name": "naïve 😀"} and not run.text_replaced

@@ -242,6 +242,20 @@ def test_invalid_json_is_shown_next_to_its_field_and_nothing_is_recorded(
     assert Execution.objects.count() == 0
 
 
+def test_json_with_a_lone_surrogate_is_shown_next_to_its_field_and_nothing_is_recorded(
+    tenant: Tenant, operator: Any
+) -> None:
+    make_tool(tenant)
+
+    response = post(signed_in(operator), **{"arg-mounts": '["/", "\\ud800"]', "arg-host": "h"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_arg-mounts-errors"' in html
+    assert "This cannot be used (at [1]): it contains a lone UTF-16 surrogate" in html
+    assert Execution.objects.count() == 0
+
+
 def test_a_schema_error_from_the_run_check_is_shown_next_to_its_field(
     tenant: Tenant, operator: Any
 ) -> None:
@@ -280,7 +294,8 @@ def test_a_run_estimated_above_the_cost_limit_is_refused(tenant: Tenant, operato
 
     html = response.content.decode()
     assert "This run was not started" in html
-    assert "the estimated cost 50 is above pattern &#x27;quick&#x27;" in html
+    assert "the estimated cost 50 is above the limit of 10 (max_cost)" in html
+    assert "of pattern &#x27;quick&#x27;" in html
     assert Execution.objects.count() == 0
 
 

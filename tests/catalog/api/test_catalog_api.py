@@ -329,6 +329,43 @@ def test_unreadable_bodies_are_refused_with_the_reason(
     assert snapshot() == (0, 0, 0)
 
 
+DEEP_YAML = (
+    "name: deep\ndescription: Deep.\nplatform: linux\ncategory: c\nmetadata:\n"
+    + "".join("  " * (level + 1) + f"k{level}:\n" for level in range(990))
+    + "  " * 991
+    + "end: 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("[" * 50_000 + "]" * 50_000, "application/json"),
+        ('{"name": "deep", "metadata": ' + "[" * 100 + "]" * 100 + "}", "application/json"),
+        (DEEP_YAML, "application/yaml"),
+    ],
+)
+def test_definitions_nested_too_deep_are_refused_saying_so(
+    tenant: Tenant, editor: Any, body: str, content_type: str
+) -> None:
+    response = api_as(editor).post(IMPORT, body, content_type=content_type)
+    assert response.status_code == 400
+    assert "nested too deep (at most 64 levels" in json.dumps(error_of(response))
+    assert snapshot() == (0, 0, 0)
+
+
+def test_a_lone_surrogate_in_an_imported_definition_is_refused_naming_the_field(
+    tenant: Tenant, editor: Any
+) -> None:
+    body = json.dumps(make_definition(description="A \ud800 tool."))
+    response = api_as(editor).post(IMPORT, body, content_type="application/json")
+    assert response.status_code == 400
+    fields = error_of(response)["fields"]
+    assert fields[0]["path"] == "request.json: description"
+    assert "lone UTF-16 surrogate" in fields[0]["message"]
+    assert snapshot() == (0, 0, 0)
+
+
 def test_import_needs_a_body_or_files(tenant: Tenant, editor: Any) -> None:
     response = api_as(editor).post(IMPORT, {}, format="multipart")
     assert response.status_code == 400

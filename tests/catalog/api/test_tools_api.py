@@ -319,6 +319,22 @@ def test_create_refuses_a_body_that_is_not_json(tenant: Tenant, editor: Any) -> 
     assert error_of(response)["code"] == "parse_error"
 
 
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ('{"definition": {"name": "x"}, "reason": "\\ud800"}', "reason"),
+        ('{"definition": {"name": "x", "tags": ["\\udbff"]}}', "definition.tags[0]"),
+    ],
+)
+def test_create_refuses_a_lone_surrogate_naming_the_field(
+    tenant: Tenant, editor: Any, body: str, path: str
+) -> None:
+    response = api_as(editor).post(tool_url(), body, content_type="application/json")
+    assert response.status_code == 400
+    assert [f["path"] for f in error_of(response)["fields"]] == [path]
+    assert counts() == (0, 0, 0)
+
+
 # -- update -------------------------------------------------------------------------------
 
 
@@ -726,3 +742,24 @@ def test_validate_of_another_tenants_tool_is_404(tenant: Tenant, outsider: Any) 
         tool_url("disk_usage", "validate"), {"definition": {}}, format="json"
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("depth", [100, 990, 50_000])
+def test_validate_refuses_a_definition_nested_too_deep(
+    tenant: Tenant, viewer: Any, depth: int
+) -> None:
+    body = '{"definition": {"name": "x", "metadata": {"a": ' + "[" * depth + "]" * depth + "}}}"
+    response = api_as(viewer).post(tool_url("validate"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deep (at most 64 levels" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("verb", ["validate", "publish", "rollback", "enable", "archive"])
+def test_options_describes_the_endpoint_for_any_member(
+    tenant: Tenant, viewer: Any, verb: str
+) -> None:
+    published(tenant, None)
+    url = tool_url("validate") if verb == "validate" else tool_url("disk_usage", verb)
+    response = api_as(viewer).options(url)
+    assert response.status_code == 200
+    assert response.json()["parses"] == ["application/json"]
