@@ -23,6 +23,8 @@ from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.json import dumps
 
+from config.var import private_folder
+
 
 class Channel(filesystem.Channel):
     # kombu calls it with keyword arguments its own base signature omits.
@@ -83,10 +85,10 @@ POLLING_INTERVAL_S = 0.005
 
 
 def transport_options(var_dir: Path) -> dict[str, Any]:
-    """The broker's folders under ``var_dir/broker`` (created), and its polling."""
-    folder = var_dir / "broker"
+    """The broker's folders under ``var_dir/broker`` (created private), and its polling."""
+    folder = private_folder(var_dir / "broker")
     for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
+        private_folder(folder / sub)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),

@@ -14,10 +14,11 @@ import environ
 
 from catalog.api.description import API_DESCRIPTION
 from config import broker
+from config.var import private_file, private_folder, private_var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Private to Quiver's user (0700, its files 0600): it holds the database and secret key.
+VAR_DIR = private_var_dir(Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var")))
 
 env = environ.Env()
 
@@ -106,7 +107,7 @@ if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "quiver.sqlite3",
+            "NAME": private_file(VAR_DIR / "quiver.sqlite3"),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
@@ -170,7 +171,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+if Path(STATIC_ROOT).is_relative_to(VAR_DIR):
+    private_folder(Path(STATIC_ROOT))  # WhiteNoise serves them; nobody else reads var/
+else:
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=EMBEDDED or DEBUG)
 
 # Security. Production (DEBUG off) gets the strict defaults `check --deploy` asks for.
