@@ -215,9 +215,16 @@ CELERY_TASK_ROUTES = {"planner.tasks.run_execution": {"queue": "executions"}}
 # limit still lets the executor record the run as failed before the hard kill.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=75)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
-# Run by `celery beat`: fail runs whose worker vanished (see reap_lost_executions).
+# Run by `celery beat` every QUIVER_REAPER_PERIOD_S: fail runs whose worker vanished, and
+# send again queued runs whose task never reached the broker, or reached it longer than
+# QUIVER_RESEND_AFTER_S ago and no worker took it (see planner.tasks.reap_lost_executions).
+QUIVER_REAPER_PERIOD_S = env.float("QUIVER_REAPER_PERIOD_S", default=30.0)
+QUIVER_RESEND_AFTER_S = env.float("QUIVER_RESEND_AFTER_S", default=300.0)
 CELERY_BEAT_SCHEDULE = {
-    "reap-lost-executions": {"task": "planner.tasks.reap_lost_executions", "schedule": 30.0}
+    "reap-lost-executions": {
+        "task": "planner.tasks.reap_lost_executions",
+        "schedule": QUIVER_REAPER_PERIOD_S,
+    }
 }
 
 REST_FRAMEWORK = {
