@@ -167,12 +167,18 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 # WhiteNoise serves static files from any web process, compressed and with long cache
 # headers; `collectstatic` (run by bin/run) fills STATIC_ROOT. Embedded and in tests it
 # also looks in the apps' folders so nothing needs collecting first.
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if Path(STATIC_ROOT).is_relative_to(VAR_DIR):
-    private_folder(Path(STATIC_ROOT))  # WhiteNoise serves them; nobody else reads var/
+    # WhiteNoise serves them from Quiver's own processes: private like the rest of var/
+    # (Django would make collected files 0644).
+    private_folder(Path(STATIC_ROOT))
+    STORAGES["staticfiles"]["OPTIONS"] = {
+        "file_permissions_mode": 0o600,
+        "directory_permissions_mode": 0o700,
+    }
 else:
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=EMBEDDED or DEBUG)
@@ -220,6 +226,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 # QUIVER_RESEND_AFTER_S ago and no worker took it (see planner.tasks.reap_lost_executions).
 QUIVER_REAPER_PERIOD_S = env.float("QUIVER_REAPER_PERIOD_S", default=30.0)
 QUIVER_RESEND_AFTER_S = env.float("QUIVER_RESEND_AFTER_S", default=300.0)
+CELERY_BEAT_SCHEDULER = "config.beat:OneBeatScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "reap-lost-executions": {
         "task": "planner.tasks.reap_lost_executions",
