@@ -6,6 +6,11 @@ kombu#1551); at the default one-second polling that is rare, at the few millisec
 embedded setup polls at it is not. Here a message is written under a name the worker
 ignores and then renamed into place, which is atomic, so a worker sees whole messages only.
 
+A folder that cannot be read or written for a while (removed, replaced, out of space, its
+permissions changed) is a lost connection to kombu and Celery, as a Redis that went away
+would be: a worker reconnects until the folder works again instead of stopping with
+"Unrecoverable error", and a publisher retries, then fails with kombu's OperationalError.
+
 Settings use ``TRANSPORT`` and ``transport_options(var_dir)`` when no broker URL is given.
 """
 
@@ -16,12 +21,21 @@ import fcntl
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.json import dumps
+
+from config.var import private_folder
+
+
+class FolderUnusable(OSError):
+    """The broker's folder cannot be read or written; one of the transport's connection
+    errors (kombu's own filesystem transport calls it a ChannelError, or lets the OSError
+    through, and a worker dies of either)."""
 
 
 class Channel(filesystem.Channel):
@@ -32,7 +46,15 @@ class Channel(filesystem.Channel):
         try:
             _write_whole(final, dumps(payload))
         except OSError as exc:
-            raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+            raise FolderUnusable(f"Cannot add file {final!r} to the broker's folder") from exc
+
+    def _get(self, queue: Any, timeout: Any = None) -> Any:
+        with _file_errors_unusable():
+            return super()._get(queue)
+
+    def get_table(self, exchange: Any) -> Any:
+        with _file_errors_unusable():
+            return super().get_table(exchange)
 
     def _queue_bind(self, exchange: Any, routing_key: Any, pattern: Any, queue: Any) -> None:
         # kombu creates the exchange's table file and only then locks it, so a process
@@ -47,7 +69,18 @@ class Channel(filesystem.Channel):
                 try:
                     _write_whole(str(self._exchange_file(exchange)), dumps([entry, *table]))
                 except OSError as exc:
-                    raise ChannelError(f"Cannot bind {queue!r} to {exchange!r}") from exc
+                    raise FolderUnusable(f"Cannot bind {queue!r} to {exchange!r}") from exc
+
+
+@contextlib.contextmanager
+def _file_errors_unusable() -> Iterator[None]:
+    """kombu's ChannelErrors that an OSError caused, as FolderUnusable."""
+    try:
+        yield
+    except ChannelError as exc:
+        if isinstance(exc.__cause__, OSError):
+            raise FolderUnusable(str(exc)) from exc.__cause__
+        raise
 
 
 def _write_whole(path: str, text: str) -> None:
@@ -68,6 +101,9 @@ def _write_whole(path: str, text: str) -> None:
 
 class Transport(filesystem.Transport):
     Channel = Channel
+    # Any OSError of the folder (FolderUnusable, or listing a folder that is gone) means
+    # "the broker is unreachable for now": Celery reconnects instead of stopping.
+    connection_errors = (*filesystem.Transport.connection_errors, OSError)  # type: ignore[assignment]
 
     @property
     def default_connection_params(self) -> dict[str, Any]:
@@ -83,10 +119,10 @@ POLLING_INTERVAL_S = 0.005
 
 
 def transport_options(var_dir: Path) -> dict[str, Any]:
-    """The broker's folders under ``var_dir/broker`` (created), and its polling."""
-    folder = var_dir / "broker"
+    """The broker's folders under ``var_dir/broker`` (created private), and its polling."""
+    folder = private_folder(var_dir / "broker")
     for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
+        private_folder(folder / sub)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),

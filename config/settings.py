@@ -16,10 +16,11 @@ import environ
 
 from catalog.api.description import API_DESCRIPTION
 from config import broker
+from config.var import private_file, private_folder, private_var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Private to Quiver's user (0700, its files 0600): it holds the database and secret key.
+VAR_DIR = private_var_dir(Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var")))
 
 env = environ.Env()
 
@@ -108,7 +109,7 @@ if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "quiver.sqlite3",
+            "NAME": private_file(VAR_DIR / "quiver.sqlite3"),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
@@ -168,11 +169,20 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 # WhiteNoise serves static files from any web process, compressed and with long cache
 # headers; `collectstatic` (run by bin/run) fills STATIC_ROOT. Embedded and in tests it
 # also looks in the apps' folders so nothing needs collecting first.
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+if Path(STATIC_ROOT).is_relative_to(VAR_DIR):
+    # WhiteNoise serves them from Quiver's own processes: private like the rest of var/
+    # (Django would make collected files 0644).
+    private_folder(Path(STATIC_ROOT))
+    STORAGES["staticfiles"]["OPTIONS"] = {
+        "file_permissions_mode": 0o600,
+        "directory_permissions_mode": 0o700,
+    }
+else:
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=EMBEDDED or DEBUG)
 
 # Security. Production (DEBUG off) gets the strict defaults `check --deploy` asks for.
@@ -213,9 +223,18 @@ CELERY_TASK_ROUTES = {"planner.tasks.run_execution": {"queue": "executions"}}
 # limit still lets the executor record the run as failed before the hard kill.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=75)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
-# Run by `celery beat`: fail runs whose worker vanished (see reap_lost_executions).
+# Run by `celery beat` every QUIVER_REAPER_PERIOD_S: fail runs whose worker vanished, and
+# send again queued runs whose task never reached the broker, or reached it longer than
+# QUIVER_RESEND_AFTER_S ago and no worker took it (see planner.tasks.reap_lost_executions).
+QUIVER_REAPER_PERIOD_S = env.float("QUIVER_REAPER_PERIOD_S", default=30.0)
+QUIVER_RESEND_AFTER_S = env.float("QUIVER_RESEND_AFTER_S", default=300.0)
+CELERY_BEAT_SCHEDULER = "config.beat:OneBeatScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "reap-lost-executions": {"task": "planner.tasks.reap_lost_executions", "schedule": 30.0}
+    "reap-lost-executions": {
+        "task": "planner.tasks.reap_lost_executions",
+        "schedule": QUIVER_REAPER_PERIOD_S,
+    }
 }
 
 REST_FRAMEWORK = {

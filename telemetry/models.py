@@ -133,6 +133,10 @@ class Execution(models.Model):
     isolation = models.CharField(max_length=20, blank=True)
     # Which bounds applied to a script's run, in words (memory, processes, files, network).
     bounds = models.JSONField(default=dict, blank=True)
+    # When its task was last handed to the broker: set with a queued row (the task is sent
+    # as the row commits), cleared when sending failed, renewed when the reaper sends it
+    # again. A queued row without it has no task anywhere.
+    sent_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     celery_task_id = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -194,3 +198,8 @@ class Execution(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def unsent(self) -> bool:
+        """Queued, but its task never reached the broker: the reaper sends it again."""
+        return self.status == ExecutionStatus.QUEUED and self.sent_at is None

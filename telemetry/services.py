@@ -8,7 +8,8 @@ The states and the moves between them::
             v                        v                         v
          rejected                cancelled                 cancelled
 
-and the reaper moves a ``running`` run whose worker vanished to ``failed``. Each move is
+and the reaper moves a ``running`` run whose worker vanished to ``failed``, and hands a
+``queued`` run whose task never reached a worker to the broker again. Each move is
 one conditional UPDATE (``WHERE status IN (...)``) inside a transaction that first
 locks the row, so two workers, or a worker and a person cancelling, can never both win:
 the loser gets ``False`` (``mark_running``) or a ``TransitionRefused``.
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog import expressions, safe_data
@@ -188,6 +189,8 @@ def record_execution(
         environment=environment,
         idempotency_key=idempotency_key,
         status=S.AWAITING_APPROVAL if requires_approval else S.QUEUED,
+        # Its task is sent as the row commits; mark_unsent says when that failed.
+        sent_at=None if requires_approval else timezone.now(),
         estimated_time_ms=estimate.time_ms,
         estimated_cost=estimate.cost,
     )
@@ -225,6 +228,50 @@ def _replayed(existing: Execution, version: ToolVersion, arguments: dict[str, An
             }
         )
     return existing
+
+
+# -- sending a run's task ---------------------------------------------------------------
+
+
+def mark_unsent(execution_id: int) -> None:
+    """Record that a queued run's task could not be handed to the broker: the reaper
+    sends it again (``claim_unsent``)."""
+    Execution.objects.filter(pk=execution_id, status=S.QUEUED).update(sent_at=None)
+
+
+def claim_unsent(
+    *, resend_after_s: float, now: datetime | None = None, limit: int = 1000
+) -> list[Execution]:
+    """Queued runs to send to the broker again, claimed: those whose task never reached
+    it, and those sent more than ``resend_after_s`` ago that no worker has taken (the
+    broker lost it: a Redis restarted without persistence, a folder emptied; a backlog
+    older than that gets one more message per run, which finds the run taken).
+
+    Each is claimed with one conditional UPDATE of its ``sent_at``, so of several
+    reapers at once one sends it; the caller sends each and calls ``mark_unsent`` for
+    those it could not. A run sent twice still runs once: ``mark_running`` lets one
+    message take it. Each comes with its tool version's ``timeout_s``.
+    """
+    now = now or timezone.now()
+    stale = Q(sent_at__isnull=True) | Q(sent_at__lt=now - timedelta(seconds=resend_after_s))
+    candidates = (
+        Execution.objects.filter(stale, status=S.QUEUED)
+        .select_related("tool_version")
+        .only("pk", "sent_at", "tool_version__timeout_s")
+        .order_by("queued_at", "pk")[:limit]
+    )
+    claimed = []
+    for execution in candidates:
+        same = Execution.objects.filter(pk=execution.pk, status=S.QUEUED)
+        same = (
+            same.filter(sent_at__isnull=True)
+            if execution.sent_at is None
+            else same.filter(sent_at=execution.sent_at)
+        )
+        if same.update(sent_at=now):
+            execution.sent_at = now
+            claimed.append(execution)
+    return claimed
 
 
 # -- a worker's moves -------------------------------------------------------------------
@@ -332,7 +379,9 @@ def approve_execution(execution: Execution, *, actor: Actor, reason: str = "") -
     require_role(actor, execution.tenant, Role.ADMIN)
     locked = _locked(execution.pk)
     now = timezone.now()
-    moved = _move(locked, {S.AWAITING_APPROVAL}, S.QUEUED, **_decision(actor, reason, now))
+    moved = _move(
+        locked, {S.AWAITING_APPROVAL}, S.QUEUED, sent_at=now, **_decision(actor, reason, now)
+    )
     _audit_decision(moved, actor, AuditAction.APPROVE, S.AWAITING_APPROVAL, reason)
     return moved
 

@@ -13,7 +13,9 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str], umask: int | None = None
+) -> subprocess.CompletedProcess[str]:
     # Start from the bare environment: the suite itself may run with production settings.
     read_by_settings = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CACHE_URL")
     clean = {
@@ -28,7 +30,17 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+        umask=-1 if umask is None else umask,
     )
+
+
+def loose_modes(folder: Path) -> dict[str, str]:
+    """Everything under ``folder`` (itself included) that its group or others may use."""
+    return {
+        str(path.relative_to(folder)): oct(path.stat().st_mode & 0o777)
+        for path in [folder, *folder.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    }
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
@@ -80,3 +92,29 @@ def test_sqlite_runs_in_wal_mode(db: object) -> None:
     # The test database lives in memory, where SQLite reports "memory" instead.
     assert mode in ("wal", "memory")
     assert "journal_mode=WAL" in settings.DATABASES["default"]["OPTIONS"]["init_command"]
+
+
+def test_var_and_the_database_are_created_private_to_quivers_user(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    # A loose umask, as a shell's usual 022: var/ still comes out private.
+    result = manage("migrate", "-v", "0", env={"QUIVER_VAR_DIR": str(var)}, umask=0o022)
+
+    assert result.returncode == 0, result.stderr
+    assert (var / "quiver.sqlite3").stat().st_size > 0
+    assert {"quiver.sqlite3", "secret_key", "broker"} <= {p.name for p in var.iterdir()}
+    assert var.stat().st_mode & 0o777 == 0o700
+    assert loose_modes(var) == {}
+
+
+def test_a_var_folder_left_readable_is_tightened_at_start(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    assert manage("migrate", "-v", "0", env={"QUIVER_VAR_DIR": str(var)}).returncode == 0
+    for path in [var, *var.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (var / "quiver.sqlite3-wal").write_bytes(b"")
+    (var / "quiver.sqlite3-wal").chmod(0o644)
+
+    result = manage("check", env={"QUIVER_VAR_DIR": str(var)}, umask=0o022)
+
+    assert result.returncode == 0, result.stderr
+    assert loose_modes(var) == {}

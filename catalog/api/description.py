@@ -66,6 +66,7 @@ request as a whole; for imports `<file>: <path>`). A failed request changes noth
 | 428 | `precondition_required` | an update without `If-Match` or a base version |
 | 429 | `throttled` | too many requests; wait `Retry-After` seconds |
 | 500 | `server_error` | a fault on our side; nothing was half-applied |
+| 503 | `not_queued` | the run is recorded but the queue did not take it; Quiver resends it |
 
 ## Running tools
 

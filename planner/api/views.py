@@ -5,8 +5,10 @@ Thin: every change goes through planner.invoking, which the pages use too.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -70,6 +72,7 @@ RUN_EXAMPLE = {
 }
 CONFLICT = {409: ErrorSerializer}
 REFUSED = {422: ErrorSerializer}
+NOT_QUEUED = {503: ErrorSerializer}
 
 
 def refused(exc: ValidationError, code: str, http_status: int) -> Response:
@@ -78,6 +81,20 @@ def refused(exc: ValidationError, code: str, http_status: int) -> Response:
     return Response(
         error_body(code, summary(fields, "The run was refused:"), fields), status=http_status
     )
+
+
+def not_queued(execution: Execution, location: str) -> Response:
+    """A run recorded (and queued) whose task the broker did not take: a 503 that says
+    so and carries the run; the reaper sends it again, so the client must not."""
+    period = math.ceil(settings.QUIVER_REAPER_PERIOD_S)
+    message = (
+        f"{execution} is recorded and queued, but the queue did not take it just now; Quiver "
+        f"sends it to a worker again every {period} s until the queue does. Do not start it "
+        "again: follow it at its Location."
+    )
+    body = error_body("not_queued", message, run=ExecutionSerializer(execution).data)
+    headers = {"Location": location, "Retry-After": str(period)}
+    return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
 
 
 class ExecutionViewSet(viewsets.GenericViewSet):
@@ -130,7 +147,10 @@ class ExecutionViewSet(viewsets.GenericViewSet):
         "it. With `wait`, answers when the run has ended (or `wait` seconds have passed). "
         "Answers `201` for a new run and `200` when the idempotency key names an earlier "
         "one; invalid input is a `400` naming each field, with nothing queued; a policy "
-        "refusal (cost above `max_cost`, not production-safe, disabled tool) is a `422`.",
+        "refusal (cost above `max_cost`, not production-safe, disabled tool) is a `422`. "
+        "When the queue does not take the run, a `503` `not_queued` says so and carries the "
+        "run (in `run`, with a `Location`): it is recorded, stays queued and is sent to a "
+        "worker again by Quiver; do not start it again.",
         request=RunRequestSerializer,
         parameters=[
             OpenApiParameter(
@@ -141,7 +161,12 @@ class ExecutionViewSet(viewsets.GenericViewSet):
                 description="Same as `idempotency_key` in the body.",
             )
         ],
-        responses={201: ExecutionSerializer, 200: ExecutionSerializer, **REFUSED},
+        responses={
+            201: ExecutionSerializer,
+            200: ExecutionSerializer,
+            **REFUSED,
+            **NOT_QUEUED,
+        },
         examples=[
             OpenApiExample(
                 "Run and wait for the result",
@@ -175,12 +200,14 @@ class ExecutionViewSet(viewsets.GenericViewSet):
             )
         except invoking.RunRefused as exc:
             return refused(exc, "refused", status.HTTP_422_UNPROCESSABLE_ENTITY)
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{execution.pk}")
+        if execution.unsent:
+            return not_queued(execution, location)
         if data["wait"]:
             execution = invoking.wait_for(execution, data["wait"])
         body = ExecutionSerializer(execution).data
         if not created:
             return Response(body, status=status.HTTP_200_OK)
-        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{execution.pk}")
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @extend_schema(
@@ -195,9 +222,10 @@ class ExecutionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Approve a run",
-        description="Admins: let a run that awaits approval go to the workers.",
+        description="Admins: let a run that awaits approval go to the workers (a `503` "
+        "`not_queued` when the queue did not take it: approved, and sent again by Quiver).",
         request=ReasonSerializer,
-        responses={200: ExecutionSerializer, **CONFLICT},
+        responses={200: ExecutionSerializer, **CONFLICT, **NOT_QUEUED},
     )
     def approve(self, request: Request, pk: str) -> Response:
         return self._decide(request, pk, invoking.approve, ReasonSerializer)
@@ -219,6 +247,8 @@ class ExecutionViewSet(viewsets.GenericViewSet):
             decided = verb(execution, actor=request.user, reason=incoming.validated_data["reason"])
         except TransitionRefused as exc:
             return refused(exc, "conflict", status.HTTP_409_CONFLICT)
+        if decided.unsent:  # approved, but the queue did not take it
+            return not_queued(decided, request.build_absolute_uri(request.path.rsplit("/", 1)[0]))
         return Response(ExecutionSerializer(decided).data)
 
 

@@ -151,22 +151,9 @@ def _drop_connections() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A broker of the test's own; the test process publishes to it, and the environment
-    yielded points a worker at it."""
-    if _redis_up():
-        url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-        prefix = f"quiver-test-{uuid.uuid4().hex}:"
-        transport: str | None = None  # the URL's
-        options: dict[str, Any] = {"global_keyprefix": prefix}
-        env = {"CELERY_BROKER_URL": url, "QUIVER_TEST_BROKER_PREFIX": prefix}
-    elif os.environ.get("CI"):
-        pytest.fail(f"Redis is not running at {REDIS_HOST}:{REDIS_PORT}")
-    else:
-        url, prefix, transport = "filesystem://", "", broker_settings.TRANSPORT
-        options = broker_settings.transport_options(tmp_path)
-        env = {}  # the worker's settings put it in the same var directory
+@contextlib.contextmanager
+def _publishing_to(url: str, transport: str | None, options: dict[str, Any]) -> Iterator[None]:
+    """The test process's Celery app publishes to this broker for the duration."""
     saved = {
         "broker_url": celery_app.conf.broker_url,
         "broker_transport": celery_app.conf.broker_transport,
@@ -177,18 +164,42 @@ def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
         broker_url=url, broker_transport=transport, broker_transport_options=options
     )
     try:
-        yield env
+        yield
     finally:
         _drop_connections()
         celery_app.conf.update(saved)
-        if prefix:
-            import redis
 
-            client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
-            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-            if keys:
-                client.delete(*keys)
-            client.close()
+
+def embedded_broker(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The filesystem broker in the test's directory (the worker's settings put it in the
+    same var directory); for a module's own ``broker`` fixture."""
+    options = broker_settings.transport_options(tmp_path)
+    with _publishing_to("filesystem://", broker_settings.TRANSPORT, options):
+        yield {}
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A broker of the test's own; the test process publishes to it, and the environment
+    yielded points a worker at it."""
+    if not _redis_up():
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running at {REDIS_HOST}:{REDIS_PORT}")
+        yield from embedded_broker(tmp_path)
+        return
+    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    prefix = f"quiver-test-{uuid.uuid4().hex}:"
+    try:
+        with _publishing_to(url, None, {"global_keyprefix": prefix}):  # the URL's transport
+            yield {"CELERY_BROKER_URL": url, "QUIVER_TEST_BROKER_PREFIX": prefix}
+    finally:
+        import redis
+
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 # -- the worker --------------------------------------------------------------------------

@@ -7,11 +7,12 @@ import time
 from typing import Any
 
 import pytest
+from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from catalog.models import AuditAction, AuditLog, Role, Tenant
 from catalog.services.apikeys import create_api_key
-from planner import tasks
+from planner import invoking, tasks
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running
 from tests.catalog.api.resources import API, api_as, no_throttling  # noqa: F401
@@ -31,9 +32,7 @@ RUNS = f"{API}/executions"
 @pytest.fixture
 def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sent: list[int] = []
-    monkeypatch.setattr(
-        tasks.run_execution, "apply_async_on_commit", lambda args, **_: sent.append(args[0])
-    )
+    monkeypatch.setattr(invoking, "enqueue_execution", lambda execution: sent.append(execution.pk))
     return sent
 
 
@@ -310,3 +309,58 @@ def test_admins_approve_or_reject_runs_awaiting_approval(
     late = api_as(admin).post(f"{RUNS}/{other['id']}/approve")
     assert late.status_code == 409
     assert Execution.objects.get(pk=other["id"]).status == S.REJECTED
+
+
+@pytest.fixture
+def broker_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker refuses every task, as kombu says after its retries."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("[Errno 20] Not a directory: 'var/broker/queue'")
+
+    monkeypatch.setattr(tasks.run_execution, "apply_async", refuse)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_down")
+def test_a_run_the_queue_does_not_take_is_a_503_saying_it_is_recorded_and_resent(
+    tenant: Tenant, operator: Any, settings: Any
+) -> None:
+    settings.API_THROTTLE_WRITE = settings.API_THROTTLE_READ = "off"
+    make_tool(tenant)
+    client = api_as(operator)
+
+    response = run(client, tool="disk_usage", idempotency_key="k-1", wait=5)
+
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "not_queued"
+    assert "is recorded and queued" in error["message"]
+    assert "Do not start it again" in error["message"]
+    assert error["run"]["status"] == "queued"
+    assert response["Location"].endswith(f"{RUNS}/{error['run']['id']}")
+    assert response["Retry-After"] == "30"
+    row = Execution.objects.get()
+    assert (row.pk, row.status, row.unsent) == (error["run"]["id"], S.QUEUED, True)
+    # Sent again with its key, it is the same run, still waiting for the queue.
+    again = run(client, tool="disk_usage", idempotency_key="k-1")
+    assert again.status_code == 503 and again.json()["error"]["run"]["id"] == row.pk
+    assert Execution.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_down")
+def test_approving_a_run_the_queue_does_not_take_is_a_503_with_the_approved_run(
+    tenant: Tenant, operator: Any, admin: Any, settings: Any
+) -> None:
+    settings.API_THROTTLE_WRITE = settings.API_THROTTLE_READ = "off"
+    make_tool(tenant, capabilities=[capability("scan", pattern(policy=APPROVAL))])
+    waiting = run(api_as(operator), tool="disk_usage").json()
+    assert waiting["status"] == "awaiting_approval"
+
+    response = api_as(admin).post(f"{RUNS}/{waiting['id']}/approve", {}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["run"]["decided_by"] == "admin-acme"
+    assert response["Location"].endswith(f"{RUNS}/{waiting['id']}")
+    assert Execution.objects.get().unsent

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from catalog.models import Tenant, ToolVersion
 from catalog.services import create_tool
 from planner import callables, executor, sandbox, tasks
 from planner.sandbox import Result, isolation_level
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
-from telemetry.services import cancel_execution, mark_running, record_execution
+from telemetry.services import cancel_execution, mark_running, mark_unsent, record_execution
 from tests.factories import make_definition
 
 S = ExecutionStatus
@@ -532,9 +533,66 @@ def test_the_reaper_task_fails_lost_runs(tenant: Tenant) -> None:
         started_at=Execution.objects.get(pk=execution.pk).started_at - timedelta(hours=1)
     )
 
-    assert tasks.reap_lost_executions.apply().get() == [execution.pk]
+    assert tasks.reap_lost_executions.apply().get() == {"failed": [execution.pk], "resent": []}
     row = Execution.objects.get(pk=execution.pk)
     assert row.status == S.FAILED and row.error_kind == ErrorKind.WORKER_LOST
+
+
+@pytest.mark.django_db
+def test_the_reaper_task_sends_again_runs_the_broker_never_took_or_lost(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[int] = []
+    monkeypatch.setattr(
+        tasks.run_execution, "apply_async", lambda args, **options: sent.append(args[0])
+    )
+    version = script_tool(tenant, ADD)
+    never_sent = queued(version)
+    mark_unsent(never_sent.pk)
+    lost = queued(version)
+    long_ago = timezone.now() - timedelta(seconds=settings.QUIVER_RESEND_AFTER_S + 1)
+    Execution.objects.filter(pk=lost.pk).update(sent_at=long_ago)
+    waiting_its_turn = queued(version)
+    taken = queued(version)
+    Execution.objects.filter(pk=taken.pk).update(sent_at=long_ago)
+    assert mark_running(taken.pk, worker="w:1")
+
+    reaped = tasks.reap_lost_executions.apply().get()
+
+    assert reaped == {"failed": [], "resent": [never_sent.pk, lost.pk]}
+    assert sent == [never_sent.pk, lost.pk]
+    assert not Execution.objects.get(pk=never_sent.pk).unsent
+    assert Execution.objects.get(pk=waiting_its_turn.pk).sent_at is not None
+    # Sent again just now: the next round (or a second reaper) leaves them alone.
+    assert tasks.reap_lost_executions.apply().get() == {"failed": [], "resent": []}
+    assert len(sent) == 2
+
+
+@pytest.mark.django_db
+def test_a_run_the_reaper_cannot_send_stays_unsent_for_its_next_round(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("the broker's folder is gone")
+
+    monkeypatch.setattr(tasks.run_execution, "apply_async", refuse)
+    execution = queued(script_tool(tenant, ADD))
+    mark_unsent(execution.pk)
+
+    assert tasks.reap_lost_executions.apply().get() == {"failed": [], "resent": []}
+    assert Execution.objects.get(pk=execution.pk).unsent
+
+
+@pytest.mark.django_db
+def test_a_run_sent_twice_runs_once(tenant: Tenant) -> None:
+    execution = queued(script_tool(tenant, ADD))
+
+    first = tasks.run_execution.apply(args=(execution.pk,), task_id="original").get()
+    second = tasks.run_execution.apply(args=(execution.pk,), task_id="resent").get()
+
+    assert (first, second) == (S.SUCCEEDED, S.SUCCEEDED)
+    row = Execution.objects.get(pk=execution.pk)
+    assert (row.attempts, row.celery_task_id) == (1, "original")
 
 
 def test_the_sandbox_is_what_the_executor_calls() -> None:

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from catalog.models import AuditAction, AuditLog, Tenant, Tool
 from catalog.services import create_tool, disable_tool, edit_tool, publish_version
-from planner import invoking, tasks
+from planner import invoking
 from planner.invoking import RunRefused, invoke
 from telemetry.models import Execution, ExecutionStatus
 from tests.factories import BASE_DEFINITION, make_definition
@@ -43,11 +43,7 @@ def make_tool(tenant: Tenant, name: str = "disk_usage", **definition: Any) -> To
 def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The ids of runs queued for a worker (instead of sending them to a broker)."""
     sent: list[int] = []
-    monkeypatch.setattr(
-        tasks.run_execution,
-        "apply_async_on_commit",
-        lambda args, **_: sent.append(args[0]),
-    )
+    monkeypatch.setattr(invoking, "enqueue_execution", lambda execution: sent.append(execution.pk))
     return sent
 
 

@@ -1,13 +1,13 @@
 """manage.py setup_quiver: the default tenant, an admin login, and the sample catalog.
 
-Run by ``bin/run`` on every start; running it again keeps all data.
+Run by ``bin/run`` on every start; running it again keeps all data. The samples are
+loaded once, into a fresh tenant: what people changed since is never undone.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,13 +17,14 @@ from django.db import transaction
 
 from catalog import services
 from catalog.models import Role, Tenant
-from catalog.transfer import read_path
-
-SAMPLE_CATALOG = Path(settings.BASE_DIR) / "catalog" / "sample_catalog"
+from catalog.services.samples import load_sample_catalog
 
 
 class Command(BaseCommand):
-    help = "Create the default tenant and an admin user, and load the sample catalog."
+    help = (
+        "Create the default tenant and an admin user, and load the sample catalog into a "
+        "fresh tenant."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
@@ -36,11 +37,11 @@ class Command(BaseCommand):
                 tenant = services.create_tenant(slug=settings.QUIVER_DEFAULT_TENANT)
             password = self._ensure_admin(tenant, options["username"])
         if not options["no_sample"]:
-            read = read_path(SAMPLE_CATALOG)
-            report = services.import_definitions(
-                tenant, read.sources, actor=None, reason="sample catalog", problems=read.problems
-            )
-            self.stdout.write(f"Sample catalog: {report.summary()}.")
+            report = load_sample_catalog(tenant)
+            if report is None:
+                self.stdout.write("Sample catalog: not loaded (only a fresh tenant gets it, once).")
+            else:
+                self.stdout.write(f"Sample catalog: {report.summary()}.")
         self.stdout.write(self.style.SUCCESS(f"Sign in as '{options['username']}'"))
         if password:
             self.stdout.write(self.style.SUCCESS(f"  password: {password}"))
