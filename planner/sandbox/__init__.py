@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from planner.sandbox import cgroups
+from planner.sandbox import cgroups, seccomp
 from planner.sandbox import network as netpolicy
 
 logger = logging.getLogger("quiver.sandbox")
@@ -503,16 +503,21 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
         resources.close()
         raise
     proc, start_error, cgroup, oom_before = None, "", None, 0
+    filter_read = None
     try:
         prefix, cgroup = _confine(kind, number) if uid is not None else ([], None)
         oom_before = cgroup.oom_kills() if cgroup else 0
-        argv, user_args = _as_user([*kind.argv, str(result_write)], uid)
+        argv = [*kind.argv, str(result_write)]
+        if kind.isolation == BUBBLEWRAP and seccomp.program():
+            filter_read = seccomp.pipe_with_program()
+            argv[1:1] = ["--seccomp", str(filter_read)]
+        argv, user_args = _as_user(argv, uid)
         proc = subprocess.Popen(
             [*prefix, *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(result_write,),
+            pass_fds=(result_write,) if filter_read is None else (result_write, filter_read),
             cwd=cwd,
             env=_SANDBOX_ENV,
             start_new_session=True,
@@ -523,6 +528,8 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
         start_error = str(exc)
     finally:
         os.close(result_write)
+        if filter_read is not None:
+            os.close(filter_read)
     return _Launched(
         proc,
         result_read,
@@ -569,6 +576,11 @@ def _bounds(kind: _Kind, cgroup: cgroups.Bound | None, uid: int | None) -> dict[
         bounds["processes"] = f"{MAX_PROCESSES} for {owner}"
     if kind.isolation == BUBBLEWRAP:
         bounds["files"] = f"a private /tmp and /dev/shm of {megabytes} MB each"
+        bounds["system calls"] = (
+            f"{len(seccomp.DENIED)} a script never needs are refused"
+            if seccomp.program()
+            else "not filtered (libseccomp is missing)"
+        )
     else:
         bounds["files"] = "a private working directory; the server's files stay readable"
     if not kind.network:

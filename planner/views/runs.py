@@ -186,6 +186,7 @@ BOUND_LABELS = {
     "processes": "Processes",
     "files": "Temporary files",
     "network": "Network",
+    "system calls": "System calls",
 }
 
 

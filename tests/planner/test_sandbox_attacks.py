@@ -10,7 +10,9 @@ first and nothing else.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from planner import sandbox
-from planner.sandbox import BUBBLEWRAP, cgroups, isolation_level, run_script
+from planner.sandbox import BUBBLEWRAP, cgroups, isolation_level, run_script, seccomp
 from planner.sandbox import network as netpolicy
 
 strong = pytest.mark.skipif(
@@ -420,6 +423,7 @@ def test_the_run_record_says_which_bounds_applied() -> None:
         "processes": f"{sandbox.MAX_PROCESSES} for the whole run",
         "files": "a private /tmp and /dev/shm of 128 MB each",
         "network": "none",
+        "system calls": f"{len(seccomp.DENIED)} a script never needs are refused",
     }
 
 
@@ -487,3 +491,43 @@ def test_runs_on_many_threads_at_once_each_get_their_own_network(outside: Outsid
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(one, range(12)))
     assert all("hello from outside" in answer for answer in answers), answers
+
+
+@strong
+def test_the_setup_command_is_idempotent_and_says_what_scripts_get() -> None:
+    out = io.StringIO()
+    call_command("setup_sandbox", stdout=out)
+    call_command("setup_sandbox", stdout=out)
+    text = out.getvalue()
+    assert text.count("Network: a namespace per slot") == 2
+    assert "outside addresses only" in text
+    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert listed.count(f"inet {netpolicy.TABLE}") == 1
+
+
+@strong
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the call numbers are x86-64's")
+def test_calls_a_script_never_needs_are_refused() -> None:
+    result = run_script(
+        script(
+            """
+            import ctypes, os
+
+            def main():
+                libc = ctypes.CDLL(None, use_errno=True)
+                answers = {}
+                for name, call in [
+                    ("unshare", lambda: libc.unshare(0)),
+                    ("ptrace", lambda: libc.ptrace(0, 0, 0, 0)),
+                    ("keyctl", lambda: libc.syscall(250, 0, 0, 0, 0)),
+                    ("io_uring_setup", lambda: libc.syscall(425, 1, 0)),
+                ]:
+                    answers[name] = (call(), os.strerror(ctypes.get_errno()))
+                return answers
+            """
+        ),
+        {},
+    )
+    assert result.status == "succeeded", result.error
+    for name, (code, error) in result.value.items():
+        assert (code, error) == (-1, "Operation not permitted"), name
