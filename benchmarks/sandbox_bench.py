@@ -2,11 +2,13 @@
 
     .venv/bin/python benchmarks/sandbox_bench.py [--runs 200] [--seconds 10]
 
-Targets (issue 5): a trivial run ≤ 30 ms median and ≤ 45 ms p95 (a cold start: no warm
-sandbox waiting); with a warm sandbox waiting (runs 50 ms apart, so that the next one has
-started), an overhead under 5 ms is welcome; at least 80 runs per second with 2 parallel
-workers and zero failures, measured both as 2 processes (as prefork Celery workers run)
-and as 2 threads of one process. A missed target prints MISSED; the command does not fail.
+Also a network-enabled run, cold and warm (issue 11: its own network namespace per slot),
+against the same run without network. Targets (issue 5): a trivial run ≤ 30 ms median
+and ≤ 45 ms p95 (a cold start: no warm sandbox waiting); with a warm sandbox waiting (runs
+50 ms apart, so that the next one has started), an overhead under 5 ms is welcome; at
+least 80 runs per second with 2 parallel workers and zero failures, measured both as 2
+processes (as prefork Celery workers run) and as 2 threads of one process. A missed
+target prints MISSED; the command does not fail.
 """
 
 from __future__ import annotations
@@ -45,10 +47,14 @@ def timed(action: Callable[[], object], runs: int, pause_s: float = 0.0) -> list
     return samples
 
 
-def sandbox_run() -> None:
-    result = run_script(TRIVIAL, {"n": 1})
+def sandbox_run(network: bool = False) -> None:
+    result = run_script(TRIVIAL, {"n": 1}, network=network)
     if result.value != 2:
         raise RuntimeError(f"trivial run failed: {result}")
+
+
+def network_run() -> None:
+    sandbox_run(network=True)
 
 
 def bare_start() -> None:
@@ -114,8 +120,10 @@ def main() -> None:
     sandbox.WARM = False
     sandbox.discard_warm()
     full = timed(sandbox_run, args.runs)
+    cold_network = timed(network_run, args.runs)
     sandbox.WARM = True
     warm = timed(sandbox_run, args.runs, pause_s=0.05)
+    warm_network = timed(network_run, args.runs, pause_s=0.05)
     bare_median, full_median, full_p95 = (
         statistics.median(bare),
         statistics.median(full),
@@ -136,6 +144,14 @@ def main() -> None:
         "bare start)"
     )
     print(f"  whole run under 5 ms: {verdict(warm_median < 5)}")
+    for label, samples in (("cold", cold_network), ("warm", warm_network)):
+        median, p95 = statistics.median(samples), percentile(samples, 0.95)
+        print(
+            f"network-enabled run, {label}:  median {median:.1f} ms, p95 {p95:.1f} ms "
+            f"({median / bare_median:.1f}x a bare start; "
+            f"{median - (full_median if label == 'cold' else warm_median):+.1f} ms against "
+            f"the same run without network)"
+        )
 
     for kind, measure in (("processes", throughput_processes), ("threads", throughput)):
         succeeded, failed, elapsed = measure(args.workers, args.seconds)

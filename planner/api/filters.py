@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from telemetry.models import Environment, ErrorKind, Execution, ExecutionSource, ExecutionStatus
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC: the database need not know its offset (PostgreSQL takes
+    offsets up to ±15:59 only), and one past the calendar's ends is an error, not a 500."""
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("is outside the years 1 to 9999 in UTC") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class ExecutionFilterSet(django_filters.FilterSet):
@@ -21,8 +44,8 @@ class ExecutionFilterSet(django_filters.FilterSet):
     error_kind = django_filters.ChoiceFilter(choices=ErrorKind.choices[1:])
     caller = django_filters.CharFilter(field_name="caller_name", max_length=150)
     idempotency_key = django_filters.CharFilter(max_length=200)
-    queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
-    queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
+    queued_after = UtcDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+    queued_before = UtcDateTimeFilter(field_name="queued_at", lookup_expr="lt")
 
     class Meta:
         model = Execution

@@ -364,3 +364,21 @@ def test_approving_a_run_the_queue_does_not_take_is_a_503_with_the_approved_run(
     assert response.json()["error"]["run"]["decided_by"] == "admin-acme"
     assert response["Location"].endswith(f"{RUNS}/{waiting['id']}")
     assert Execution.objects.get().unsent
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("0254-06-30T17:42:27-23:46", 200),  # an offset PostgreSQL would refuse
+        ("2026-01-01T00:00:00+14:00", 200),
+        ("0001-01-01T00:00:00+05:00", 400),  # before year 1 in UTC
+    ],
+)
+def test_a_time_filter_with_any_offset_is_answered_not_a_server_error(
+    tenant: Tenant, operator: Any, value: str, status: int
+) -> None:
+    response = api_as(operator).get(RUNS, {"queued_before": value})
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["error"]["fields"][0]["path"] == "queued_before"

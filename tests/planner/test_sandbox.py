@@ -380,7 +380,7 @@ def test_a_double_forked_child_dies_with_the_run() -> None:
     started = time.monotonic()
     result = run_script(escaper, {"name": name}, timeout_s=10)
     assert result.value == "parent done"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5  # not the daemon's 30 s
     deadline = time.monotonic() + 2
     while _process_named(name) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -787,6 +787,9 @@ def test_no_sandbox_is_kept_waiting_on_the_last_free_slots(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     sandbox.discard_warm()
+    # Slots of a private lock folder: their cgroups are other processes' slots' (the same
+    # numbers), which those may be using, so this run goes without cgroups.
+    monkeypatch.setattr(sandbox.cgroups, "problem", lambda: "not in this test")
     monkeypatch.setattr(sandbox, "SLOT_DIR", tmp_path / "slots")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with contextlib.ExitStack() as others:
