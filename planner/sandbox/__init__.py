@@ -464,6 +464,7 @@ class _Launched:
     thread: threading.Thread  # the kernel kills the sandbox when this thread ends
     start_error: str = ""
     bounds: dict[str, str] = field(default_factory=dict)
+    bubblewrap: bool = True
     cgroup: cgroups.Bound | None = None
     oom_before: int = 0  # the cgroup's count of processes killed for memory at the start
 
@@ -473,8 +474,7 @@ class _Launched:
 
     def close(self) -> None:
         """Kill what is left of it and give back its pipes, slot and directory."""
-        if self.proc is not None:
-            # Killing bubblewrap's outer process kills its namespace and all left in it.
+        if self.proc is not None and not (self.bubblewrap and _kill_namespace(self.proc.pid)):
             _kill_group(self.proc.pid)
         self.close_pipes()
         self.resources.close()
@@ -537,6 +537,7 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
         threading.current_thread(),
         start_error,
         bounds=_bounds(kind, cgroup, uid),
+        bubblewrap=kind.isolation == BUBBLEWRAP,
         cgroup=cgroup,
         oom_before=oom_before,
     )
@@ -831,6 +832,21 @@ def _drain(fd: int, capture: _Capture) -> None:
     with contextlib.suppress(OSError):
         while data := os.read(fd, _READ_CHUNK):
             capture.add(data)
+
+
+def _kill_namespace(pid: int) -> bool:
+    """Kill the run's namespace through its PID 1, bubblewrap's inner process (the kernel
+    then kills everything in it); the outer bubblewrap, our child, reaps it and exits.
+    Killing the outer one first would leave the inner one to the host's init to reap, and
+    until it does, the slot's cgroup is not empty. False if there was no inner process."""
+    try:
+        inner = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return False
+    for child in inner:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(child), signal.SIGKILL)
+    return bool(inner)
 
 
 def _kill_group(pid: int) -> None:
