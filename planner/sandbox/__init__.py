@@ -569,7 +569,7 @@ def _bounds(kind: _Kind, cgroup: cgroups.Bound | None, uid: int | None) -> dict[
     megabytes = kind.memory_bytes // (1024 * 1024)
     bounds: dict[str, str] = {"isolation": kind.isolation}
     if cgroup is not None:
-        bounds["memory"] = f"{megabytes} MB for the whole run (cgroup v{cgroup.version})"
+        bounds["memory"] = f"{megabytes} MB for the whole run"
         bounds["processes"] = f"{MAX_PROCESSES} for the whole run"
     else:
         bounds["memory"] = f"{megabytes} MB per process (no cgroup on this server)"

@@ -38,6 +38,12 @@ def test_an_admin_decides_runs_and_reads_their_pages(
         result={"mounts": [{"path": "/", "used_pct": 91}, {"path": "/var", "used_pct": 95}]},
         stdout="checked 2 mounts\n",
         isolation="bubblewrap",
+        bounds={
+            "memory": "256 MB for the whole run",
+            "processes": "64 for the whole run",
+            "files": "a private /tmp and /dev/shm of 256 MB each",
+            "network": "its own: outside addresses only",
+        },
         duration_ms=420,
     )
     bad = run(environment="staging")
@@ -86,4 +92,6 @@ def test_an_admin_decides_runs_and_reads_their_pages(
 
     page.goto(f"/runs/{ok.pk}/")
     expect(page.locator("#run-live")).to_contain_text("/var")
+    expect(page.locator(".run-bounds")).to_contain_text("256 MB for the whole run")
+    expect(page.locator(".run-bounds")).to_contain_text("its own: outside addresses only")
     shot(page, "run-detail-succeeded")
