@@ -137,9 +137,13 @@ def test_a_run_whose_worker_is_killed_ends_failed_and_is_never_run_twice(
         what="the run to start",
     )
     pool_process = int(running.worker.rsplit(":", 1)[1])
+    # The script's processes, once its launcher (the shell that joins the slot's cgroup,
+    # then nsenter and setpriv) has become bubblewrap and Python.
     sandboxed = wait_until(
         lambda: {
-            pid: cmd for pid, cmd in _process_tree(pool_process).items() if " -I -S -c " in cmd
+            pid: cmd
+            for pid, cmd in _process_tree(pool_process).items()
+            if " -I -S -c " in cmd and not cmd.startswith("/bin/sh")
         },
         timeout_s=30,
         what="the script to start in its sandbox",
