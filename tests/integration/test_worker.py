@@ -143,7 +143,7 @@ def test_a_run_whose_worker_is_killed_ends_failed_and_is_never_run_twice(
         lambda: {
             pid: cmd
             for pid, cmd in _process_tree(pool_process).items()
-            if " -I -S -c " in cmd and not cmd.startswith("/bin/sh")
+            if " -I -S -c " in cmd and cmd.startswith((sandbox.BWRAP, sandbox.PYTHON))
         },
         timeout_s=30,
         what="the script to start in its sandbox",
