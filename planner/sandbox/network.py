@@ -112,14 +112,14 @@ class Slot:
 
 
 def slot(number: int, subnet: str) -> Slot:
-    block = list(ipaddress.IPv4Network(subnet).subnets(new_prefix=24))[number]
+    block = ipaddress.IPv4Network(subnet).network_address + 256 * number  # its /24
     return Slot(
         number,
         namespace=f"quiver-sb{number}",
         host_if=f"qvh{number}",
         slot_if=f"qvs{number}",
-        host_ip=str(block.network_address + 1),
-        slot_ip=str(block.network_address + 2),
+        host_ip=str(block + 1),
+        slot_ip=str(block + 2),
     )
 
 
