@@ -3,17 +3,20 @@
 No Django here: the Celery task and the trusted-callable path build on this module.
 
 Each run starts ``/usr/bin/python3 -I -S`` (the system interpreter: a Python under a private
-home is not executable for the sandbox uid) inside bubblewrap: read-only ``/usr``, its own
-``/proc``, ``/dev`` and an empty tmpfs ``/tmp`` as the working directory, every namespace
-unshared (the network only when the tool allows it), a cleared environment, and no view of
-Quiver's files. As root the runner first drops to an unprivileged uid per worker slot, so
-``RLIMIT_NPROC`` applies. The bootstrap (``planner/_sandbox_child.py``) sets the resource
-limits, reads the script and its arguments from stdin and writes one JSON message to a pipe
-of its own, so nothing the script prints can pose as its result. bubblewrap is PID 1 of the
+home is not executable for the sandbox uid) inside bubblewrap: only the parts of ``/usr``
+the interpreter needs, read-only; its own ``/proc``, a read-only ``/dev`` and sized tmpfs
+``/tmp`` (the working directory) and ``/dev/shm``; every namespace unshared and no further
+user namespace; a seccomp filter (``seccomp.py``); a cleared environment; no view of
+Quiver's files. As root the runner first puts it in its slot's cgroup (``cgroups.py``) and,
+for a network-enabled tool, its slot's network namespace (``network.py``), then drops to the
+slot's unprivileged uid. The bootstrap (``_child.py``) sets the resource limits, reads the
+script and its arguments from stdin and writes one JSON message to a pipe of its own, so
+nothing the script prints can pose as its result. bubblewrap is PID 1 of the
 run's namespace: it reaps the script's orphans, and when it dies everything in it dies.
 
-Where bubblewrap does not work the run has rlimits and a scrubbed environment only; that is
-logged loudly once and reported as ``isolation="rlimits-only"``.
+Where bubblewrap does not work, script runs are refused (``refusal``) unless the operator
+allowed the weak mode (``QUIVER_SANDBOX_ALLOW_WEAK``): then a run has rlimits and a
+scrubbed environment only, logged loudly once and reported as ``isolation="rlimits-only"``.
 """
 
 from __future__ import annotations
@@ -172,8 +175,9 @@ def run_script(
             error_type=type(exc).__name__,
             isolation=isolation,
         )
+    memory_bytes = memory_mb * 1024 * 1024
     limits = [
-        memory_mb * 1024 * 1024,
+        memory_bytes,
         max(1, math.ceil(timeout_s)),
         MAX_PROCESSES,
         MAX_OPEN_FILES,
@@ -189,9 +193,9 @@ def run_script(
     kind = _Kind(
         tuple(argv),
         isolation,
-        memory_bytes=memory_mb * 1024 * 1024,
+        memory_bytes=memory_bytes,
         network=network,
-        policy=network_policy or netpolicy.Policy(),
+        policy=network_policy or netpolicy.default_policy(),
     )
     launched = _take_warm(kind) or _launch(kind)
     run = _execute(

@@ -81,6 +81,12 @@ class Policy:
     resolvers: tuple[str, ...] = field(default_factory=lambda: tuple(system_resolvers()))
 
 
+@functools.cache
+def default_policy() -> Policy:
+    """Outside addresses only, nothing internal (the resolvers read once per process)."""
+    return Policy()
+
+
 def system_resolvers(path: str = "/etc/resolv.conf") -> list[str]:
     """The IPv4 name servers the host uses (the scripts use the same file)."""
     found = []
