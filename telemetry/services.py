@@ -317,10 +317,13 @@ def finish_execution(
         raise ValidationError({"error_kind": [f"unknown error kind {error_kind!r}"]})
     if status == S.SUCCEEDED and (error or error_kind):
         raise ValidationError({"error": ["a run that succeeded has no error"]})
-    replaced = any(safe_data.storable_text(text)[1] for text in (stdout, stderr, error))
-    stdout, cut_out = capped(stdout, STDOUT_CAP_BYTES)
-    stderr, cut_err = capped(stderr, STDERR_CAP_BYTES)
-    error, _ = capped(error, ERROR_CAP_BYTES)
+    (stdout, out_replaced), (stderr, err_replaced), (error, error_replaced) = (
+        safe_data.storable_text(text) for text in (stdout, stderr, error)
+    )
+    replaced = out_replaced or err_replaced or error_replaced
+    stdout, cut_out = _cut(stdout, STDOUT_CAP_BYTES)
+    stderr, cut_err = _cut(stderr, STDERR_CAP_BYTES)
+    error, _ = _cut(error, ERROR_CAP_BYTES)
     result, result_replaced = (
         _storable_json(result, "result") if status == S.SUCCEEDED else (None, False)
     )
@@ -458,7 +461,11 @@ def capped(text: str, limit_bytes: int) -> tuple[str, bool]:
     """The text cut to at most ``limit_bytes`` of UTF-8 (never mid-character), and
     whether anything was cut. NUL characters and lone surrogates, which PostgreSQL text
     cannot hold (nor a page show), are replaced."""
-    text = safe_data.replaced(text)
+    return _cut(safe_data.replaced(text), limit_bytes)
+
+
+def _cut(text: str, limit_bytes: int) -> tuple[str, bool]:
+    """``capped`` for text whose unstorable characters are replaced already."""
     encoded = text.encode("utf-8", errors="replace")
     if len(encoded) <= limit_bytes:
         return text, False
