@@ -64,6 +64,28 @@ class Tenant(models.Model):
         return self.slug
 
 
+class SandboxLimits(models.Model):
+    """What a tenant's admins let its scripts have, within what the operator allows the
+    whole machine (``catalog.sandbox_limits``): they can narrow those limits, never widen
+    them. A tenant without a row has the machine's limits."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="sandbox_limits"
+    )
+    # Whether scripts of this tenant may use the network at all.
+    network = models.BooleanField(default=True)
+    # The operator's internal networks this tenant's scripts may reach; None: all of them.
+    internal_networks = models.JSONField(null=True, blank=True)
+    # The most memory one run may have, in MB; None: the machine's ceiling.
+    max_memory_mb = models.PositiveIntegerField(null=True, blank=True)
+    # Counts changes, so that an edit based on an older state is refused.
+    revision = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sandbox limits of {self.tenant_id}"
+
+
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_tenant(self, tenant: Tenant) -> MembershipQuerySet:
         return self.filter(tenant=tenant)
@@ -369,6 +391,7 @@ class AuditAction(models.TextChoices):
     APPROVE = "approve", "Approved run"
     REJECT = "reject", "Rejected run"
     CANCEL = "cancel", "Cancelled run"
+    SANDBOX_LIMITS = "sandbox_limits", "Changed script limits"
 
 
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):

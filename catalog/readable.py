@@ -11,6 +11,7 @@ from typing import Any
 
 from catalog.expressions import ExpressionError, evaluate, variable_names
 from catalog.models import Pattern, RuntimeKind, ToolVersion
+from catalog.sandbox_limits import Limits
 
 # -- parameters --------------------------------------------------------------------------
 
@@ -227,13 +228,21 @@ def milliseconds_in_words(ms: float | None) -> str:
     return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
 
 
-def runtime_in_words(version: ToolVersion) -> str:
-    """``Python script run in the sandbox, 30 s timeout, 256 MB memory, no network access``."""
-    limits = f"{seconds_in_words(version.timeout_s)} timeout, {version.memory_mb} MB memory, " + (
+def runtime_in_words(version: ToolVersion, allowed: Limits | None = None) -> str:
+    """``Python script run in the sandbox, 30 s timeout, 256 MB memory, no network access``;
+    with the tenant's ``allowed`` limits, where they hold a script back."""
+    memory = f"{version.memory_mb} MB memory"
+    network = (
         "network access to outside addresses (an admin's decision)"
         if version.network_allowed
         else "no network access"
     )
+    if allowed is not None and version.runtime_kind == RuntimeKind.SCRIPT:
+        if version.memory_mb > allowed.memory_mb:
+            memory += f" (its runs get {allowed.memory_mb} MB, this tenant's limit)"
+        if version.network_allowed and not allowed.network:
+            network = "network access, which this tenant has turned off: it is not run"
+    limits = f"{seconds_in_words(version.timeout_s)} timeout, {memory}, {network}"
     if version.runtime_kind == RuntimeKind.SCRIPT:
         return f"Python script run in the sandbox, {limits}"
     if version.runtime_kind == RuntimeKind.CALLABLE:

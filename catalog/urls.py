@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog.views import apikeys, audit, dashboard, detail, editor, imports, tools
+from catalog.views import apikeys, audit, dashboard, detail, editor, imports, limits, tools
 
 app_name = "catalog"
 
@@ -43,4 +43,6 @@ urlpatterns = [
     # Settings: API keys.
     path("settings/api-keys/", apikeys.apikey_list, name="apikey_list"),
     path("settings/api-keys/<int:key_id>/revoke/", apikeys.apikey_revoke, name="apikey_revoke"),
+    # Settings: what the tenant's scripts may have.
+    path("settings/script-limits/", limits.script_limits, name="script_limits"),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from catalog import sandbox_limits
 from catalog.models import RuntimeKind
 from planner import callables
 from planner.sandbox import network as netpolicy
@@ -28,6 +29,10 @@ logger = logging.getLogger("quiver.executor")
 
 S = ExecutionStatus
 
+NETWORK_OFF = (
+    "This tool's script uses the network, which this tenant's admins have turned off "
+    "(Settings → Script limits); it was not run."
+)
 DESCRIBED_ONLY = (
     "This tool is described only (runtime kind 'none'): Quiver does not run it; it runs elsewhere."
 )
@@ -60,6 +65,7 @@ def run_execution(execution_id: int, *, celery_task_id: str = "") -> Execution:
 # is not read for every run.
 _RUN_FIELDS = (
     "id",
+    "tenant",
     "arguments",
     "tool_version",
     *(
@@ -109,14 +115,19 @@ def _run(execution: Execution) -> dict[str, Any]:
     """The keyword arguments of ``finish_execution`` for this run."""
     version = execution.tool_version
     if version.runtime_kind == RuntimeKind.SCRIPT:
+        # The limits as they are now: a ceiling lowered since the version was published,
+        # by the operator or the tenant's admins, still holds.
+        limits = sandbox_limits.effective(execution.tenant_id)
+        if version.network_allowed and not limits.network:
+            return {"status": S.FAILED, "error_kind": ErrorKind.REFUSED, "error": NETWORK_OFF}
         result = run_script(
             version.script,
             execution.arguments,
             timeout_s=version.timeout_s,
-            # A ceiling lowered since the version was saved still holds.
-            memory_mb=min(version.memory_mb, settings.SANDBOX_MAX_MEMORY_MB),
+            memory_mb=min(version.memory_mb, limits.memory_mb),
             network=version.network_allowed,
             network_policy=network_policy(),
+            internal_networks=limits.internal_networks,
             stop=lambda: _cancelled(execution.pk),
         )
         return {

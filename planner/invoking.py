@@ -29,7 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalog import safe_data
+from catalog import safe_data, sandbox_limits
 from catalog.models import (
     ApiKey,
     Pattern,
@@ -51,6 +51,11 @@ from telemetry.models import (
     Execution,
     ExecutionSource,
     ExecutionStatus,
+)
+
+NETWORK_OFF = (
+    "{name} lets its script use the network, which this tenant's admins have turned off "
+    "(Settings → Script limits)"
 )
 
 # The longest a request may wait for its run to end before it is answered.
@@ -154,10 +159,11 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
             raise ValidationError({"tool": [f"{name} has no published version to run"]})
     if chosen.runtime_kind == RuntimeKind.NONE:
         raise RunRefused({"tool": [f"{name} is described only: it runs elsewhere, not in Quiver"]})
-    if chosen.runtime_kind == RuntimeKind.SCRIPT and (
-        refused := sandbox.refusal(network=chosen.network_allowed)
-    ):
-        raise RunRefused({"tool": [refused]})
+    if chosen.runtime_kind == RuntimeKind.SCRIPT:
+        if refused := sandbox.refusal(network=chosen.network_allowed):
+            raise RunRefused({"tool": [refused]})
+        if chosen.network_allowed and not sandbox_limits.effective(tenant).network:
+            raise RunRefused({"tool": [NETWORK_OFF.format(name=name)]})
     found.tenant = tenant  # saves queries in record_execution
     chosen.tool = found
     return chosen

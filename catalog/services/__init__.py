@@ -12,7 +12,13 @@ from catalog.services.importing import (
     ImportReport,
     import_definitions,
 )
-from catalog.services.tenants import create_tenant, set_membership
+from catalog.services.tenants import (
+    StaleLimits,
+    create_tenant,
+    sandbox_limits_of,
+    set_membership,
+    set_sandbox_limits,
+)
 from catalog.services.tools import (
     archive_tool,
     create_tool,
@@ -34,6 +40,7 @@ __all__ = [
     "ImportItem",
     "ImportReport",
     "StaleEdit",
+    "StaleLimits",
     "archive_tool",
     "create_api_key",
     "create_tenant",
@@ -51,6 +58,8 @@ __all__ = [
     "revoke_api_key",
     "role_of",
     "rollback_tool",
+    "sandbox_limits_of",
     "set_membership",
+    "set_sandbox_limits",
     "set_tool_status",
 ]

@@ -8,10 +8,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from catalog import sandbox_limits
 from catalog.models import (
     AuditAction,
     Membership,
     Role,
+    SandboxLimits,
     Tenant,
 )
 from catalog.services.base import (
@@ -19,6 +21,7 @@ from catalog.services.base import (
     audit,
     require_role,
 )
+from catalog.validation import DefinitionInvalid, FieldError
 
 # -- tenants and members -----------------------------------------------------------------
 
@@ -69,3 +72,86 @@ def set_membership(
             ip=ip,
         )
     return membership
+
+
+# -- what the tenant's scripts may have --------------------------------------------------
+
+
+class StaleLimits(ValidationError):
+    """An edit of the limits based on an older revision than the saved one."""
+
+    def __init__(self, row: SandboxLimits, revision: int) -> None:
+        self.row = row
+        super().__init__(
+            {
+                "revision": [
+                    f"someone changed these limits since you opened them (they are at "
+                    f"revision {row.revision}, you had {revision}); reload to see their "
+                    "change, then make yours again"
+                ]
+            }
+        )
+
+
+def sandbox_limits_of(tenant: Tenant) -> SandboxLimits:
+    """The tenant's own limits (not saved when it has none yet: the machine's apply)."""
+    return SandboxLimits.objects.filter(tenant=tenant).first() or SandboxLimits(tenant=tenant)
+
+
+@transaction.atomic
+def set_sandbox_limits(
+    tenant: Tenant,
+    *,
+    network: bool,
+    internal_networks: list[str] | None,
+    max_memory_mb: int | None,
+    revision: int,
+    actor: Actor,
+    reason: str = "",
+    ip: str | None = None,
+) -> SandboxLimits:
+    """Narrow what the tenant's scripts may have (admins only). ``revision`` is the one the
+    admin read: when someone changed the limits since, nothing is saved."""
+    require_role(actor, tenant, Role.ADMIN)
+    row, _ = SandboxLimits.objects.select_for_update().get_or_create(tenant=tenant)
+    if revision != row.revision:
+        raise StaleLimits(row, revision)
+    errors = sandbox_limits.check(
+        network=network, internal_networks=internal_networks, max_memory_mb=max_memory_mb
+    )
+    if internal_networks is not None and len(internal_networks) > MAX_INTERNAL_NETWORKS:
+        errors.append(FieldError("internal_networks", f"at most {MAX_INTERNAL_NETWORKS} networks"))
+    if errors:
+        raise DefinitionInvalid(errors)
+    wanted = {
+        "network": network,
+        "internal_networks": None
+        if internal_networks is None
+        else sandbox_limits.normalised(internal_networks),
+        "max_memory_mb": max_memory_mb,
+    }
+    changes = {
+        name: [getattr(row, name), value]
+        for name, value in wanted.items()
+        if getattr(row, name) != value
+    }
+    if not changes:
+        return row
+    for name, value in wanted.items():
+        setattr(row, name, value)
+    row.revision += 1
+    row.save()
+    audit(
+        tenant,
+        actor=actor,
+        action=AuditAction.SANDBOX_LIMITS,
+        obj=row,
+        tool=None,
+        changes=changes,
+        reason=reason,
+        ip=ip,
+    )
+    return row
+
+
+MAX_INTERNAL_NETWORKS = 64

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
+from catalog import sandbox_limits
 from catalog.definitions import (
     content_hash,
     content_of,
@@ -19,6 +20,7 @@ from catalog.definitions import (
 from catalog.models import (
     AuditAction,
     Role,
+    RuntimeKind,
     Tenant,
     Tool,
     ToolStatus,
@@ -182,7 +184,7 @@ def _publish(
         raise ValidationError(
             {"version": [f"{version.version} is already published; roll back to it instead"]}
         )
-    require_network_decision(actor, tool, version)
+    require_within_limits(actor, tool, version)
     previous = tool.current_version
     version.state = VersionState.PUBLISHED
     version.published_at = timezone.now()
@@ -203,18 +205,32 @@ def _publish(
     return version
 
 
-def require_network_decision(actor: Actor, tool: Tool, version: ToolVersion) -> None:
-    """Letting a tool's script use the network is a tenant admin's decision: an editor may
-    ask for it in a draft, but only an admin makes such a version current."""
-    if version.network_allowed and role_of(actor, tool.tenant) != Role.ADMIN:
-        raise ValidationError(
-            {
-                "runtime.network": [
-                    f"{tool.name} {version.version} lets its script use the network, so an "
-                    "admin of this tenant must publish it; it is kept as a draft for them"
-                ]
-            }
-        )
+def require_within_limits(actor: Actor, tool: Tool, version: ToolVersion) -> None:
+    """What a current version asks of the sandbox must be what the tenant allows. Letting a
+    script use the network is an admin's decision (an editor may ask for it in a draft,
+    only an admin makes such a version current), and neither the network nor more memory
+    than the tenant's admins allow can be made current: such a version stays a draft."""
+    errors: dict[str, list[str]] = {}
+    label = f"{tool.name} {version.version}"
+    script = version.runtime_kind == RuntimeKind.SCRIPT
+    limits = sandbox_limits.effective(tool.tenant_id) if script else None
+    if limits and version.network_allowed and not limits.network:
+        errors["runtime.network"] = [
+            f"{label} lets its script use the network, which this tenant's admins have "
+            "turned off (Settings → Script limits); it is kept as a draft"
+        ]
+    elif version.network_allowed and role_of(actor, tool.tenant) != Role.ADMIN:
+        errors["runtime.network"] = [
+            f"{label} lets its script use the network, so an admin of this tenant must "
+            "publish it; it is kept as a draft for them"
+        ]
+    if limits and version.memory_mb > limits.memory_mb:
+        errors["runtime.memory_mb"] = [
+            f"{label} asks for {version.memory_mb} MB, more than this tenant allows a run "
+            f"({limits.memory_mb} MB, Settings → Script limits); it is kept as a draft"
+        ]
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -231,7 +247,7 @@ def rollback_tool(
         raise ValidationError({"to_version": [f"{to_version.version} was never published"]})
     if to_version.pk == tool.current_version_id:
         raise ValidationError({"to_version": [f"{to_version.version} is already current"]})
-    require_network_decision(actor, tool, to_version)
+    require_within_limits(actor, tool, to_version)
     previous = with_content(ToolVersion.objects.filter(pk=tool.current_version_id or 0)).get()
     target = with_content(ToolVersion.objects.filter(pk=to_version.pk)).get()
     make_current(tool, target)

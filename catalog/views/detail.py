@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import readable, services
+from catalog import readable, sandbox_limits, services
 from catalog.definitions import content_of, diff
 from catalog.insights import tool_warnings
 from catalog.models import (
@@ -272,7 +272,7 @@ def _detail_page(
         "open_form": open_form,
     }
     if shown is not None:
-        context |= _readable(shown)
+        context |= _readable(shown, sandbox_limits.effective(request.tenant))
     return render(request, "catalog/tool_detail.html", context)
 
 
@@ -301,7 +301,7 @@ def _default_pair(
     return focus, versions[at - 1]
 
 
-def _readable(version: ToolVersion) -> dict[str, Any]:
+def _readable(version: ToolVersion, allowed: sandbox_limits.Limits | None = None) -> dict[str, Any]:
     return {
         "parameters": readable.parameter_rows(version.input_schema),
         "outputs": readable.parameter_rows(version.output_schema),
@@ -309,7 +309,7 @@ def _readable(version: ToolVersion) -> dict[str, Any]:
         "defaults": readable.mapping_rows(version.defaults),
         "metadata": readable.mapping_rows(version.metadata),
         "dependencies": readable.dependency_rows(version.dependencies),
-        "runtime": readable.runtime_in_words(version),
+        "runtime": readable.runtime_in_words(version, allowed),
         "script_lines": readable.script_lines(version.script),
         "capabilities": readable.capability_views(version),
     }

@@ -37,7 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -81,7 +81,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # One unprivileged uid per concurrent run: a fork bomb in one slot cannot starve another,
 # and no slot shares a uid with a real account.
 SANDBOX_UID_BASE = 64000
-SANDBOX_SLOTS = 32
+SANDBOX_SLOTS = netpolicy.SLOTS  # 32
 
 # How often a running script's ``stop`` callback is asked whether to stop.
 STOP_CHECK_S = 0.25
@@ -149,6 +149,7 @@ def run_script(
     memory_mb: int = DEFAULT_MEMORY_MB,
     network: bool = False,
     network_policy: netpolicy.Policy | None = None,
+    internal_networks: Iterable[str] | None = None,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
     stop: Callable[[], bool] | None = None,
@@ -156,7 +157,8 @@ def run_script(
     """Run ``main(**kwargs)`` from ``source`` in a sandbox and return what happened.
 
     ``network_policy`` is what the operator allows network-enabled scripts to reach
-    (outside addresses only by default). ``stop``, when given, is asked about every
+    (outside addresses only by default); ``internal_networks`` narrows the operator's
+    internal networks for this run (None: all of them). ``stop``, when given, is asked about every
     STOP_CHECK_S while the script runs; when it answers True the run is killed and ends
     ``cancelled``.
     """
@@ -198,6 +200,17 @@ def run_script(
         policy=network_policy or netpolicy.default_policy(),
     )
     launched = _take_warm(kind) or _launch(kind)
+    if launched.network_slot is not None and kind.policy.internal:
+        try:
+            reachable = netpolicy.allow_internal(
+                launched.network_slot,
+                kind.policy,
+                kind.policy.internal if internal_networks is None else internal_networks,
+            )
+        except OSError as exc:  # never run with what the slot's previous run could reach
+            _discard(launched)
+            return Result(status="failed_to_start", error=str(exc), isolation=isolation)
+        launched.bounds["network"] = _network_words(reachable)
     run = _execute(
         launched,
         request,
@@ -470,6 +483,7 @@ class _Launched:
     bounds: dict[str, str] = field(default_factory=dict)
     bubblewrap: bool = True
     cgroup: cgroups.Bound | None = None
+    network_slot: int | None = None  # the slot whose network namespace it is in
     oom_before: int = 0  # the cgroup's count of processes killed for memory at the start
 
     def killed_for_memory(self) -> bool:
@@ -509,7 +523,9 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
     proc, start_error, cgroup, oom_before = None, "", None, 0
     filter_read = None
     try:
-        prefix, cgroup = _confine(kind, number) if uid is not None else ([], None)
+        prefix, cgroup, in_namespace = (
+            _confine(kind, number) if uid is not None else ([], None, False)
+        )
         oom_before = cgroup.oom_kills() if cgroup else 0
         argv = [*kind.argv, str(result_write)]
         if kind.isolation == BUBBLEWRAP and seccomp.program():
@@ -544,22 +560,25 @@ def _launch(kind: _Kind, *, wait: bool = True) -> _Launched:
         bubblewrap=kind.isolation == BUBBLEWRAP,
         cgroup=cgroup,
         oom_before=oom_before,
+        network_slot=number if in_namespace else None,
     )
 
 
-def _confine(kind: _Kind, number: int) -> tuple[list[str], cgroups.Bound | None]:
+def _confine(kind: _Kind, number: int) -> tuple[list[str], cgroups.Bound | None, bool]:
     """The command prefix, run as root before the uid drop, that puts a sandbox in its
-    slot's cgroup and (for a network-enabled run) its slot's network namespace."""
+    slot's cgroup and (for a network-enabled run) its slot's network namespace; the
+    cgroup, and whether it is in the namespace."""
     if kind.isolation != BUBBLEWRAP or not os.access(SETPRIV, os.X_OK):
-        return [], None  # without setpriv the uid drop happens before anything could run
+        return [], None, False  # without setpriv the uid drop happens before anything ran
     prefix: list[str] = []
     cgroup = _cgroup(number)
     if cgroup is not None:
         cgroup.limit(memory_bytes=kind.memory_bytes, processes=MAX_PROCESSES)
         prefix += cgroups.join_command(cgroup)
-    if kind.network and netpolicy.problem() is None:
+    in_namespace = kind.network and netpolicy.problem() is None
+    if in_namespace:
         prefix += netpolicy.enter(number, kind.policy)
-    return prefix, cgroup
+    return prefix, cgroup, in_namespace
 
 
 def _cgroup(number: int) -> cgroups.Bound | None:
@@ -591,13 +610,17 @@ def _bounds(kind: _Kind, cgroup: cgroups.Bound | None, uid: int | None) -> dict[
     if not kind.network:
         bounds["network"] = "none" if kind.isolation == BUBBLEWRAP else "the server's own"
     elif kind.isolation == BUBBLEWRAP and uid is not None and netpolicy.problem() is None:
-        internal = ", ".join(kind.policy.internal)
-        bounds["network"] = "its own: outside addresses only" + (
-            f", and the internal networks {internal}" if internal else ""
-        )
+        bounds["network"] = _network_words(kind.policy.internal)
     else:
         bounds["network"] = "the server's own (weaker isolation allowed by the operator)"
     return bounds
+
+
+def _network_words(internal: Iterable[str]) -> str:
+    listed = ", ".join(internal)
+    return "its own: outside addresses only" + (
+        f", and the internal networks {listed}" if listed else ""
+    )
 
 
 def _execute(

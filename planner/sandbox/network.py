@@ -31,11 +31,14 @@ import fcntl
 import functools
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from catalog.networks import within
 
 IP = "/usr/sbin/ip"
 NFT = "/usr/sbin/nft"
@@ -64,6 +67,10 @@ NOT_GLOBAL = (
     "224.0.0.0/4",
     "240.0.0.0/4",
 )
+# The sandbox's slots, each with a namespace and, when the operator allows internal
+# networks, a set of its own of those its next run may reach (planner.sandbox uses this).
+SLOTS = 32
+
 # Cloud metadata services: never reachable, whatever the operator allows.
 METADATA = ("169.254.169.254/32", "169.254.170.2/32", "100.100.100.200/32")
 
@@ -154,7 +161,15 @@ def ensure_rules(policy: Policy) -> None:
     so every process that applies the same policy leaves the same table)."""
     with _lock():
         forwarding_was_off = _enable_forwarding()
-        _run([NFT, "-f", "-"], stdin=ruleset(policy, isolate_forwarding=forwarding_was_off))
+        rules = ruleset(policy, isolate_forwarding=forwarding_was_off)
+        # Left alone when it is there already: replacing it would empty the slots' sets
+        # of internal networks under the runs of other processes.
+        if _state("ruleset") == rules and _table_exists():
+            return
+        _run([NFT, "-f", "-"], stdin=rules)
+        for number in range(SLOTS):
+            _set_state(f"internal-{number}", "")  # every slot's set is empty now
+        _set_state("ruleset", rules)
 
 
 def ensure_slot(s: Slot) -> Path:
@@ -183,6 +198,27 @@ def ensure_slot(s: Slot) -> Path:
     return s.path
 
 
+def allow_internal(number: int, policy: Policy, networks: Iterable[str]) -> tuple[str, ...]:
+    """Let slot ``number``'s next run reach these of the operator's internal networks and
+    no others, replacing what the slot's previous run could reach (in one transaction);
+    returns what it may reach. Nothing outside ``policy.internal`` is ever added."""
+    if not policy.internal:
+        return ()
+    reachable = within(networks, policy.internal)
+    state = f"internal-{number}"
+    if _state(state) == ",".join(reachable):
+        return reachable  # the slot's previous run could reach the same
+    name = f"inet {TABLE} internal_{number}"
+    script = f"flush set {name}\n"
+    if reachable:
+        script += f"add element {name} {{ {', '.join(reachable)} }}\n"
+    # A change costs a netfilter transaction (15 to 20 ms here): only when the slot changes
+    # hands between tenants that reach different networks.
+    _run([NFT, "-f", "-"], stdin=script)
+    _set_state(state, ",".join(reachable))
+    return reachable
+
+
 def remove(count: int, subnet: str) -> None:
     """Take the slots' namespaces and the table away (tests; an operator's clean-up)."""
     with _lock():
@@ -191,14 +227,45 @@ def remove(count: int, subnet: str) -> None:
             _quiet([IP, "link", "del", s.host_if])
             _quiet([IP, "netns", "del", s.namespace])
         _quiet([NFT, "delete", "table", "inet", TABLE])
+        shutil.rmtree(STATE_DIR, ignore_errors=True)
     ensure_rules.cache_clear()
+
+
+# What Quiver last put in place: the table's rules, and each slot's reachable internal
+# networks (a slot's file is read and written only by whoever holds the slot).
+STATE_DIR = Path("/run/quiver-sandbox-network")
+
+
+def _state(name: str) -> str | None:
+    try:
+        return (STATE_DIR / name).read_text()
+    except OSError:
+        return None
+
+
+def _set_state(name: str, text: str) -> None:
+    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+    staged = STATE_DIR / f".{name}.{os.getpid()}"
+    staged.write_text(text)
+    staged.replace(STATE_DIR / name)
+
+
+def _table_exists() -> bool:
+    listed = subprocess.run([NFT, "list", "table", "inet", TABLE], capture_output=True)
+    return listed.returncode == 0
 
 
 def ruleset(policy: Policy, *, isolate_forwarding: bool = False) -> str:
     """The nftables script that replaces Quiver's table (applied in one transaction)."""
     blocked = sorted({*_addresses(policy.blocked_hosts), *METADATA})
-    internal = sorted(_networks(policy.internal))
     resolvers = sorted(set(policy.resolvers))
+    # Each slot reaches only the internal networks its run's tenant may (``allow_internal``
+    # fills its set before each run); none until then.
+    slots = range(SLOTS) if policy.internal else range(0)
+    internal_sets = "".join(_set(f"internal_{n}", []) for n in slots)
+    internal_rules = "".join(
+        f'        iifname "qvh{n}" ip daddr @internal_{n} accept\n' for n in slots
+    )
     # A host that did not forward before forwards nothing but the sandboxes' traffic now.
     others = '        iifname != "qvh*" oifname != "qvh*" drop\n' if isolate_forwarding else ""
     return f"""\
@@ -206,7 +273,7 @@ table inet {TABLE}
 delete table inet {TABLE}
 table inet {TABLE} {{
     set not_global {{ type ipv4_addr; flags interval; elements = {{ {", ".join(NOT_GLOBAL)} }} }}
-{_set("blocked", blocked)}{_set("internal", internal)}{_set("resolvers", resolvers)}
+{_set("blocked", blocked)}{_set("resolvers", resolvers)}{internal_sets}
     chain refuse {{
         meta l4proto tcp reject with tcp reset
         reject with icmpx type admin-prohibited
@@ -227,8 +294,7 @@ table inet {TABLE} {{
         ip daddr @blocked goto refuse
         ip daddr @resolvers udp dport 53 accept
         ip daddr @resolvers tcp dport 53 accept
-        ip daddr @internal accept
-        ip daddr @not_global goto refuse
+{internal_rules}        ip daddr @not_global goto refuse
         accept
     }}
     chain postrouting {{
@@ -242,13 +308,6 @@ table inet {TABLE} {{
 def _set(name: str, elements: list[str]) -> str:
     body = f" elements = {{ {', '.join(elements)} }}" if elements else ""
     return f"    set {name} {{ type ipv4_addr; flags interval;{body} }}\n"
-
-
-def _networks(items: Iterable[str]) -> Iterator[str]:
-    for item in items:
-        network = ipaddress.ip_network(item.strip(), strict=False)
-        if network.version == 4:
-            yield str(network)
 
 
 def _addresses(hosts: Iterable[str]) -> Iterator[str]:

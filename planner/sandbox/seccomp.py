@@ -33,6 +33,10 @@ DENIED = (
     "reboot", "swapon", "swapoff", "syslog", "acct", "quotactl", "iopl", "ioperm",
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "vhangup",
     "lookup_dcookie", "fanotify_init",
+    # locks on whole files: /usr and /etc are the host's own files, so a lock there would
+    # hold up the host (record locks through fcntl stay: an exclusive one needs a file
+    # opened for writing, which the read-only mounts refuse, and SQLite needs them)
+    "flock",
 )  # fmt: skip
 
 _ALLOW = 0x7FFF0000  # SCMP_ACT_ALLOW

@@ -356,6 +356,7 @@ def test_the_version_limits_reach_the_sandbox(
         "memory_mb": 128,
         "network": True,
         "network_policy": executor.network_policy(),
+        "internal_networks": (),  # the operator allows none here
         "cancelled_yet": False,
     }
 

@@ -288,14 +288,51 @@ def test_the_rules_keep_quivers_own_hosts_out_even_inside_an_allowed_network() -
     order = [
         rules.index("ip daddr @blocked"),
         rules.index("ip daddr @resolvers udp dport 53 accept"),
-        rules.index("ip daddr @internal accept"),
+        rules.index('iifname "qvh0" ip daddr @internal_0 accept'),
+        rules.index(f'iifname "qvh{netpolicy.SLOTS - 1}" ip daddr @internal_{netpolicy.SLOTS - 1}'),
         rules.index("ip daddr @not_global"),
     ]
     assert order == sorted(order)
     assert "10.20.0.7/32" in rules and "169.254.169.254/32" in rules
-    assert "elements = { 10.20.0.0/16 }" in rules
+    # A slot reaches no internal network until its run's are filled in.
+    assert (
+        "10.20.0.0/16" not in rules
+        and "set internal_0 { type ipv4_addr; flags interval; }" in rules
+    )
     assert 'iifname "qvh*" goto refuse' in rules  # the host's own addresses: input, refused
     assert "meta nfproto ipv6 drop" in rules
+
+
+@strong
+def test_each_run_reaches_only_the_internal_networks_its_tenant_allows(outside: Outside) -> None:
+    policy = netpolicy.Policy(internal=("10.77.0.0/16",))
+    target = {"targets": [[4, PRIVATE_IP, outside.port]]}
+    key = f"{PRIVATE_IP}:{outside.port}"
+    try:
+        for internal, expected in (
+            ((f"{PRIVATE_NET}.0/24",), "connected: hello from outside"),
+            ((), "ConnectionRefusedError"),  # the same slots, right after: nothing kept
+            (("10.0.0.0/8",), "connected: hello from outside"),  # narrowed to 10.77.0.0/16
+            (("10.78.0.0/16",), "ConnectionRefusedError"),
+            (None, "connected: hello from outside"),  # all the operator allows
+        ):
+            result = run_script(
+                PROBE,
+                target,
+                network=True,
+                network_policy=policy,
+                internal_networks=internal,
+                timeout_s=20,
+            )
+            assert result.status == "succeeded", result.error
+            assert result.value[key] == expected, internal
+        assert result.bounds["network"] == (
+            "its own: outside addresses only, and the internal networks 10.77.0.0/16"
+        )
+    finally:
+        sandbox.discard_warm()
+        netpolicy.ensure_rules.cache_clear()
+        netpolicy.ensure_rules(netpolicy.default_policy())
 
 
 @strong
@@ -504,3 +541,33 @@ def test_calls_a_script_never_needs_are_refused() -> None:
     assert result.status == "succeeded", result.error
     for name, (code, error) in result.value.items():
         assert (code, error) == (-1, "Operation not permitted"), name
+
+
+@strong
+def test_a_script_cannot_lock_the_hosts_files_but_sqlite_still_works() -> None:
+    result = run_script(
+        script(
+            """
+            import fcntl, os, sqlite3, sys
+
+            def main():
+                answers = {}
+                with open(sys.executable, "rb") as host_file:
+                    for name, how in [("flock", fcntl.flock), ("lockf", fcntl.lockf)]:
+                        try:
+                            how(host_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                            answers[name] = "locked"
+                        except OSError as exc:
+                            answers[name] = type(exc).__name__
+                db = sqlite3.connect("/tmp/mine.sqlite3")
+                db.execute("create table t (x)")
+                db.execute("insert into t values (1)")
+                db.commit()
+                answers["sqlite"] = db.execute("select x from t").fetchone()[0]
+                return answers
+            """
+        ),
+        {},
+    )
+    assert result.status == "succeeded", result.error
+    assert result.value == {"flock": "PermissionError", "lockf": "OSError", "sqlite": 1}

@@ -152,7 +152,7 @@ def test_every_request_example_of_the_schema_is_accepted_by_its_endpoint(
             url = path.replace("{name}", "disk_usage")
             headers = {}
             if method in ("put", "patch"):
-                headers["HTTP_IF_MATCH"] = api.get(url)["ETag"]
+                headers["HTTP_IF_MATCH"] = api.get(url)["ETag"]  # tools and script limits
             body = value if isinstance(value, str) else json.dumps(value)
             response = api.generic(method.upper(), url, body, content_type=media, **headers)
             if response.status_code >= 400:
