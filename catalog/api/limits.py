@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from catalog import sandbox_limits
 from catalog.api.errors import PreconditionFailed, PreconditionRequired
 from catalog.api.permissions import api_tenant, role_at_least
+from catalog.api.schema import error_response
 from catalog.models import Role, SandboxLimits, Tenant
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
 from catalog.views.access import client_ip
@@ -61,6 +62,11 @@ class LimitsReadSerializer(LimitsSerializer):
     effective = EffectiveSerializer(help_text="What holds for runs: the machine's, narrowed.")
     machine = EffectiveSerializer(help_text="The operator's limits for the whole machine.")
 
+
+STALE = {
+    412: error_response("`stale_edit`: the limits changed since the revision you read."),
+    428: error_response("`precondition_required`: send `revision` or If-Match."),
+}
 
 EXAMPLE = {
     "network": True,
@@ -102,7 +108,7 @@ class ScriptLimitsView(APIView):
         description="Admins only. Narrows the machine's limits for this tenant; "
         "`revision` is the one you read (412 when they changed since).",
         request=LimitsChangeSerializer,
-        responses={200: LimitsReadSerializer},
+        responses={200: LimitsReadSerializer, **STALE},
         examples=[
             OpenApiExample(
                 "Network on, 256 MB a run",
@@ -123,7 +129,7 @@ class ScriptLimitsView(APIView):
         summary="Change some script limits",
         description="Like PUT, with only the fields to change (and `revision`).",
         request=LimitsChangeSerializer(partial=True),
-        responses={200: LimitsReadSerializer},
+        responses={200: LimitsReadSerializer, **STALE},
     )
     def patch(self, request: Request) -> Response:
         return self._change(request, partial=True)
