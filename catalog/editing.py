@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from catalog.forms import (
     show_value,
 )
 from catalog.models import RuntimeKind, ToolStatus
-from catalog.validation import FieldError, check_json_schema, check_script
+from catalog.validation import FieldError, check_json_schema, check_script, validate_definition
 
 # Between the parts of a label, e.g. "Capability 1 > pattern 2 > Time estimate".
 SEP = " \u203a "
@@ -275,6 +275,7 @@ class ToolEditor:
         self.capabilities = capabilities
         self.creating = tool_form.creating
         self.non_field_errors: list[str] = []
+        self._quiet: dict[int, set[str]] = {}  # while adding only new errors: fields to skip
         self.group_errors: dict[str, list[str]] = {}
         self.schema_errors: dict[str, list[ErrorItem]] = {"input_schema": [], "output_schema": []}
         # The rows that made it into the definition, by their index there.
@@ -442,7 +443,7 @@ class ToolEditor:
 
     def definition(self) -> dict[str, Any]:
         """The definition the valid forms describe, for the services to check and save."""
-        c = self.tool_form.cleaned_data
+        c = _cleaned(self.tool_form)
         d: dict[str, Any] = {}
         if self.creating:
             d.update(name=c["name"], status=c["status"], enabled=c["enabled"], owners=c["owners"])
@@ -466,7 +467,7 @@ class ToolEditor:
             category=c["category"],
             tags=c["tags"],
             defaults=_key_values(self.defaults),
-            dependencies=[_dependency(f.cleaned_data) for f in self._kept_dependencies],
+            dependencies=[_dependency(_cleaned(f)) for f in self._kept_dependencies],
             metadata=_key_values(self.metadata),
             input_schema=(
                 c["input_schema"] if c["input_schema"] is not None else dict(NEW_INPUT_SCHEMA)
@@ -483,8 +484,8 @@ class ToolEditor:
     def _capability(self, block: CapabilityBlock) -> dict[str, Any]:
         block.kept_patterns = [p for p in block.patterns if not p.is_blank()]
         return {
-            "name": block.form.cleaned_data["name"],
-            "description": block.form.cleaned_data["description"],
+            "name": _cleaned(block.form)["name"],
+            "description": _cleaned(block.form)["description"],
             "patterns": [_pattern(p) for p in block.kept_patterns],
         }
 
@@ -504,6 +505,46 @@ class ToolEditor:
         """Put each of the services' errors at the field (or row) its path names."""
         for error in errors:
             self._place(error.path, error.message)
+
+    def other_problems(
+        self,
+        in_tenant: Callable[[dict[str, Any]], list[FieldError]] | None = None,
+        *,
+        name: str = "",
+    ) -> list[FieldError]:
+        """The definition's problems besides those its forms found, for when they are not
+        valid: every check runs every time, so every problem shows at once (with
+        ``in_tenant``, those it has in the tenant too). Problems of the fields whose own
+        errors show already are left out (``add_new_errors``)."""
+        try:
+            definition = self.definition()
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return []
+        if name:  # an edit: the tool's name is not on the page
+            definition["name"] = name
+        return [*validate_definition(definition), *(in_tenant(definition) if in_tenant else [])]
+
+    def add_new_errors(self, errors: Iterable[FieldError]) -> None:
+        """Like ``add_errors``, but not at a field that shows an error of its own."""
+        self._quiet = {id(form): set(form.errors) for form in self._all_forms()}
+        try:
+            self.add_errors(errors)
+        finally:
+            self._quiet = {}
+
+    def _all_forms(self) -> Iterator[forms.Form]:
+        yield self.tool_form
+        yield from (*self.defaults, *self.metadata, *self.dependencies)
+        for capability in self.capabilities:
+            yield capability.form
+            for pattern in capability.patterns:
+                yield pattern.form
+                yield from pattern.variables
+
+    def _add(self, form: forms.Form, field: str | None, message: str) -> None:
+        if field in self._quiet.get(id(form), ()):
+            return  # the field shows its own error, of which this one is a consequence
+        form.add_error(field, message)
 
     def add_validation_error(self, exc: ValidationError) -> None:
         if hasattr(exc, "error_dict"):
@@ -531,13 +572,13 @@ class ToolEditor:
             return
         if match := re.fullmatch(r"runtime(?:\.(\w+))?.*", path):
             target = RUNTIME_FIELDS.get(match[1] or "kind", "runtime_kind")
-            form.add_error(target, message)
+            self._add(form, target, message)
             return
         if match := re.fullmatch(r"(defaults|metadata)(?:\.([^.\[]+))?(.*)", path):
             rows = self.defaults if match[1] == "defaults" else self.metadata
             row = next((f for f in rows if f.is_bound and _raw(f, "key") == match[2]), None)
             if row is not None:
-                row.add_error("value", _with_context(match[3], message))
+                self._add(row, "value", _with_context(match[3], message))
             else:
                 label = f"'{match[2]}': " if match[2] else ""
                 self.group_errors.setdefault(match[1], []).append(label + message)
@@ -546,13 +587,13 @@ class ToolEditor:
             index = int(match[1]) if match[1] is not None else -1
             if 0 <= index < len(self._kept_dependencies):
                 dep = self._kept_dependencies[index]
-                dep.add_error(match[2] if match[2] in dep.fields else "name", message)
+                self._add(dep, match[2] if match[2] in dep.fields else "name", message)
             else:
                 self.group_errors.setdefault("dependencies", []).append(message)
             return
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
         if top in form.fields and top not in ("base_version", "overwrite_base", "action"):
-            form.add_error(top, _with_context(path[len(top) :], message))
+            self._add(form, top, _with_context(path[len(top) :], message))
             return
         self.non_field_errors.append(f"{path}: {message}" if path else message)
 
@@ -562,7 +603,7 @@ class ToolEditor:
             return
         block = self._kept_capabilities[index]
         if match := re.fullmatch(r"\.(name|description)", rest):
-            block.form.add_error(match[1], message)
+            self._add(block.form, match[1], message)
             return
         match = re.fullmatch(r"\.patterns\[(\d+)\](.*)", rest)
         kept = block.kept_patterns
@@ -576,19 +617,19 @@ class ToolEditor:
         head, _, tail = rest.partition(".")
         head, bracket, after = head.partition("[")
         if head == "policy" and tail in POLICY_FIELDS:
-            form.add_error(tail, message)
+            self._add(form, tail, message)
         elif head == "preference_match" and tail in PREFERENCE_FIELDS:
-            form.add_error(PREFERENCE_FIELDS[tail], message)
+            self._add(form, PREFERENCE_FIELDS[tail], message)
         elif head == "context_variables":
             name, _, field_name = tail.partition(".")
             var = next((v for v in block.variables if v.is_bound and _raw(v, "name") == name), None)
             if var is not None:
-                var.add_error(field_name if field_name in var.fields else "name", message)
+                self._add(var, field_name if field_name in var.fields else "name", message)
             else:
                 block.errors.append(f"Variables{' ' + name if name else ''}: {message}")
         elif head in form.fields:
             context = (f"[{bracket and after}" if bracket else "") + (f".{tail}" if tail else "")
-            form.add_error(head, _with_context(context, message))
+            self._add(form, head, _with_context(context, message))
         else:
             block.errors.append(_with_context(rest, message))
 
@@ -689,12 +730,12 @@ def _pattern_block(p: dict[str, Any], prefix: str) -> PatternBlock:
 
 
 def _pattern(block: PatternBlock) -> dict[str, Any]:
-    c = block.form.cleaned_data
+    c = _cleaned(block.form)
     variables = {}
     for var in block.variables:
         if _blank(var, ("name", "description", "sample")):
             continue
-        v = var.cleaned_data
+        v = _cleaned(var)
         variables[v["name"]] = {
             "description": v["description"],
             "sample": 1 if v["sample"] is None else v["sample"],
@@ -737,10 +778,23 @@ def _dependency(c: dict[str, Any]) -> dict[str, Any]:
 
 def _key_values(rows: list[KeyValueForm]) -> dict[str, Any]:
     return {
-        row.cleaned_data["key"]: row.cleaned_data["value"]
+        _cleaned(row)["key"]: _cleaned(row)["value"]
         for row in rows
         if not _blank(row, ("key", "value"))
     }
+
+
+def _cleaned(form: forms.Form) -> dict[str, Any]:
+    """A checked form's values. Where a field has an error its empty value stands in, so
+    that the rest of the definition can still be checked (``other_problems``)."""
+    values = dict(getattr(form, "cleaned_data", {}))
+    for name, form_field in form.fields.items():
+        if name not in values:
+            try:
+                values[name] = form_field.to_python("")
+            except ValidationError:
+                values[name] = None
+    return values
 
 
 def _blank(form: forms.Form, fields: tuple[str, ...]) -> bool:

@@ -431,31 +431,89 @@ RESERVED_NAMES = frozenset({"import", "export", "validate", "new", "bulk"})
 
 
 def check_definition(data: Any) -> tuple[list[FieldError], dict[str, Any] | None]:
-    """The problems with a definition, and its normalized form when it has none."""
+    """The problems with a definition, and its normalized form when it has none.
+
+    Every check runs every time: when some fields do not have the definition's shape,
+    the others are still checked (a bad category does not hide the script's syntax
+    error), and only the checks that need the broken fields are left out."""
     if not isinstance(data, dict):
         return [
             FieldError("", f"a tool definition must be a mapping, not {_type_name(data)}")
         ], None
-    if not _fast_definition_validator().is_valid(data):
-        return schema_errors(data, definition_validator()), None
+    if _fast_definition_validator().is_valid(data):
+        d = normalize(data)
+        errors = _semantic_errors(d, data, broken=frozenset())
+        return errors, (None if errors else d)
+    structural = schema_errors(data, definition_validator())
+    broken = frozenset(_field_of(error.path) for error in structural)
+    if "" in broken:
+        return structural, None
+    sound = {key: value for key, value in data.items() if key not in broken}
+    capabilities = data.get("capabilities")
+    if isinstance(capabilities, list) and "capabilities" not in broken:
+        # A capability with a problem of shape is left out of the other checks, in place,
+        # so that the others keep their positions in the paths.
+        sound["capabilities"] = [
+            {"name": f"\0{i}", "patterns": []} if f"capabilities[{i}]" in broken else c
+            for i, c in enumerate(capabilities)
+        ]
+    try:
+        semantic = _semantic_errors(normalize(sound), data, broken=broken)
+    except (TypeError, AttributeError, ValueError, KeyError):
+        return structural, None
+    return [*structural, *(e for e in semantic if _field_of(e.path) not in broken)], None
+
+
+def _runtime_kind(data: dict[str, Any]) -> str | None:
+    runtime = data.get("runtime")
+    kind = runtime.get("kind") if isinstance(runtime, dict) else None
+    return kind if kind in ("script", "callable", "none") else None
+
+
+def _field_of(path: str) -> str:
+    """The field an error's path is about: its top-level key, or ``capabilities[i]``."""
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
+    if head == "capabilities":
+        match = re.match(r"capabilities\[\d+\]", path)
+        return match.group(0) if match else head
+    return head
+
+
+def _semantic_errors(
+    d: dict[str, Any], data: dict[str, Any], *, broken: frozenset[str]
+) -> list[FieldError]:
+    """The checks a schema cannot express, on the fields whose shape is right."""
     errors: list[FieldError] = []
-    d = normalize(data)
-    if d["name"] in RESERVED_NAMES:
+    if "name" not in broken and d.get("name") in RESERVED_NAMES:
         errors.append(
             FieldError("name", f"'{d['name']}' is reserved (the API uses /tools/{d['name']})")
         )
-    if "version" in data and not SEMVER.match(str(data["version"])):
+    if "version" in data and "version" not in broken and not SEMVER.match(str(data["version"])):
         errors.append(
             FieldError("version", f"'{data['version']}' is not a semantic version like 1.2.3")
         )
-    input_errors = check_json_schema(d["input_schema"], "input_schema")
-    errors += input_errors
-    errors += check_json_schema(d["output_schema"], "output_schema")
-    if not errors:
+    input_ok = "input_schema" not in broken
+    if input_ok:
+        input_errors = check_json_schema(d["input_schema"], "input_schema")
+        errors += input_errors
+        input_ok = not input_errors
+    if "output_schema" not in broken:
+        errors += check_json_schema(d["output_schema"], "output_schema")
+    if input_ok and "defaults" not in broken:
         errors += _check_defaults(d)
-    errors += _check_runtime(d)
-    errors += _check_capabilities(d, input_ok=not input_errors)
-    return errors, (None if errors else d)
+    if "script" not in broken:
+        if "runtime" not in broken:
+            errors += _check_runtime(d)
+        elif (kind := _runtime_kind(data)) is not None:
+            # Another runtime field is wrong, but the kind says what the script must be.
+            errors += [
+                e
+                for e in _check_runtime(d | {"runtime": {**d["runtime"], "kind": kind}})
+                if e.path == "script"
+            ]
+    if "capabilities" not in broken:
+        errors += _check_capabilities(d, input_ok=input_ok)
+    return errors
 
 
 def _check_defaults(d: dict[str, Any]) -> list[FieldError]:

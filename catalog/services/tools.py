@@ -44,7 +44,7 @@ from catalog.services.base import (
     validated,
     version_rows,
 )
-from catalog.validation import DefinitionInvalid, FieldError
+from catalog.validation import DefinitionInvalid, FieldError, check_definition
 
 # -- tools -------------------------------------------------------------------------------
 
@@ -61,14 +61,14 @@ def create_tool(
 ) -> Tool:
     """A new tool with its first version as a draft (or published at once)."""
     require_role(actor, tenant, Role.EDITOR)
-    d = validated(definition)
-    if Tool.objects.for_tenant(tenant).filter(name=d["name"]).exists():
-        raise DefinitionInvalid([FieldError("name", f"a tool called '{d['name']}' already exists")])
-    owners, unknown = resolve_owners(tenant, d["owners"])
-    if unknown:
-        raise DefinitionInvalid(
-            [FieldError("owners", f"no member of this tenant is called {', '.join(unknown)}")]
-        )
+    # Every problem at once: those of the definition, and those it has in this tenant.
+    errors, d = check_definition(definition)
+    if not isinstance(definition, dict):
+        raise DefinitionInvalid(errors)
+    errors += problems_in_tenant(tenant, definition)
+    if errors or d is None:
+        raise DefinitionInvalid(errors)
+    owners, _ = resolve_owners(tenant, d["owners"])
     tool = Tool.objects.create(
         tenant=tenant,
         name=d["name"],
@@ -101,6 +101,22 @@ def create_tool(
         tool.refresh_from_db()
     bump_on_commit(tenant)
     return tool
+
+
+def problems_in_tenant(tenant: Tenant, definition: dict[str, Any]) -> list[FieldError]:
+    """What keeps a new tool's definition from being saved in this tenant, whatever else
+    is wrong with it: a name taken, owners who are not members."""
+    errors = []
+    name, listed = definition.get("name"), definition.get("owners") or []
+    if isinstance(name, str) and Tool.objects.for_tenant(tenant).filter(name=name).exists():
+        errors.append(FieldError("name", f"a tool called '{name}' already exists"))
+    usernames = [o for o in listed if isinstance(o, str)] if isinstance(listed, list) else []
+    _, unknown = resolve_owners(tenant, usernames)
+    if unknown:
+        errors.append(
+            FieldError("owners", f"no member of this tenant is called {', '.join(unknown)}")
+        )
+    return errors
 
 
 def _next_version(tool: Tool, base: ToolVersion, d: dict[str, Any], requested: str | None) -> str:

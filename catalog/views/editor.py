@@ -61,6 +61,11 @@ def tool_create(request: TenantRequest) -> HttpResponse:
                     "Publish it when it is ready for agents.",
                 )
             return redirect("catalog:tool_detail", name=tool.name)
+    else:
+        tenant = request.tenant
+        editor.add_new_errors(
+            editor.other_problems(lambda d: services.problems_in_tenant(tenant, d))
+        )
     return _render(request, editor)
 
 
@@ -91,6 +96,8 @@ def tool_edit(request: TenantRequest, name: str) -> HttpResponse:
             verb = "Published" if editor.action == "publish" else "Saved draft"
             messages.success(request, f"{verb} version {version.version} of '{tool.name}'.")
             return redirect("catalog:tool_detail", name=tool.name)
+    else:
+        editor.add_new_errors(editor.other_problems(name=tool.name))
     return _render(request, editor, tool=tool, stale=stale)
 
 

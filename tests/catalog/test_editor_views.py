@@ -567,3 +567,54 @@ def test_live_checks_need_csrf_post_and_the_editor_role(
     assert loose.get(reverse(f"catalog:{name}")).status_code == 405
     loose.force_login(viewer)
     assert loose.post(reverse(f"catalog:{name}"), {"script": "x"}).status_code == 403
+
+
+# -- every problem at once ------------------------------------------------------------
+
+
+def test_every_problem_shows_at_once_in_one_round(client: Client, editor: Any, tool: Tool) -> None:
+    """The form's own problems (an empty description, a bad category) no longer hide
+    those of the definition (a name taken, a script that does not parse, a bad
+    estimate): one save shows all of them, each at its field."""
+    data = with_pattern(
+        new_tool_data(
+            signed_in(client, editor),
+            name=tool.name,
+            description="",
+            category="Not A Category!",
+            runtime_kind="script",
+            script="def main(host:\n    return 1\n",
+        ),
+        time_estimate_ms="1 +* N",
+    )
+    before = counts()
+    html = client.post(reverse("catalog:tool_create"), data).content.decode()
+    assert "required" in field_errors(html, "id_description")
+    assert "category" in field_errors(html, "id_category")
+    assert "already exists" in field_errors(html, "id_name")
+    assert "syntax error at line 1" in field_errors(html, "id_script")
+    assert "not a valid expression" in field_errors(html, "id_cap-0-pat-0-time_estimate_ms")
+    assert counts() == before
+
+
+def test_an_edit_shows_every_problem_at_once(client: Client, editor: Any, tool: Tool) -> None:
+    signed_in(client, editor)
+    data = form_data(
+        edit_page(client, tool),
+        description="",
+        runtime_kind="script",
+        script="x = 1\n",
+        timeout_s="0",
+    )
+    html = client.post(reverse("catalog:tool_edit", args=[tool.name]), data).content.decode()
+    assert "required" in field_errors(html, "id_description")
+    assert "must define a function main" in field_errors(html, "id_script")
+    assert "must be at least 0" in field_errors(html, "id_timeout_s")
+
+
+def test_required_fields_say_so_in_their_label(client: Client, editor: Any) -> None:
+    html = create_page(signed_in(client, editor))
+    for label in ("Name", "Description", "Category"):
+        assert re.search(rf">{label}\s*<span class=\"required-mark\">\(required\)</span>", html), (
+            label
+        )

@@ -321,3 +321,29 @@ def test_a_schema_referring_to_a_url_is_refused_without_fetching_it() -> None:
     remote = {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/x.json"}}}
     errors = errors_of(make_definition(input_schema=remote))
     assert "is not fetched: a $ref may only point inside the schema" in errors["input_schema"]
+
+
+def test_a_capability_with_a_problem_of_shape_does_not_hide_anothers_problems() -> None:
+    definition = make_definition()
+    first = definition["capabilities"][0]
+    second = {**first, "name": "second", "patterns": [dict(first["patterns"][0])]}
+    first["patterns"][0]["complexity_score"] = "very"  # of the wrong type
+    second["patterns"][0]["cost_estimate"] = "2 **"  # no formula
+    definition["capabilities"].append(second)
+    definition["input_schema"]["properties"]["threshold_pct"]["type"] = "percent"
+    paths = [e.path for e in validate_definition(definition)]
+    assert "capabilities[0].patterns[0].complexity_score" in paths
+    assert "capabilities[1].patterns[0].cost_estimate" in paths
+    assert any(p.startswith("input_schema") for p in paths)
+
+
+def test_a_definition_that_is_wrong_everywhere_still_reports_without_crashing() -> None:
+    for broken in (
+        {"name": 5, "runtime": "fast", "capabilities": "many", "input_schema": []},
+        {"name": "x", "capabilities": [None, {"name": "ok", "patterns": "no"}]},
+        {"runtime": {"kind": "script", "timeout_s": -1}, "script": "def main(:"},
+    ):
+        errors = validate_definition(broken)
+        assert errors and all(e.message for e in errors)
+    paths = [e.path for e in validate_definition(broken)]
+    assert "script" in paths and "runtime.timeout_s" in paths

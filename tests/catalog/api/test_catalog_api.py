@@ -502,3 +502,44 @@ def test_export_then_import_into_another_tenant_reproduces_the_definitions(
     # And importing the same export again changes nothing.
     repeat = api_as(outsider).post(IMPORT, json.dumps(again), content_type="application/json")
     assert repeat.json()["counts"] == {"new": 0, "changed": 0, "unchanged": 2, "problems": 0}
+
+
+def test_an_import_reports_every_problem_of_every_tool_at_once(tenant: Tenant, editor: Any) -> None:
+    """A problem of shape (a missing description, a bad category) does not hide the
+    others (a script that does not parse, an estimate that is no formula)."""
+    broken = make_definition(
+        name="broken",
+        category="Not A Category",
+        script="def main(:\n",
+        runtime={"kind": "script", "timeout_s": 30, "memory_mb": 256, "network": False},
+    )
+    del broken["description"]
+    broken["capabilities"][0]["patterns"][0]["time_estimate_ms"] = "1 +* N"
+    body = yaml_of(make_definition(name="good"), broken)
+    report = (
+        api_as(editor).post(IMPORT + "?dry_run=true", body, content_type="application/yaml").json()
+    )
+    paths = sorted(p["path"] for p in report["problems"])
+    assert paths == [
+        "capabilities[0].patterns[0].time_estimate_ms",
+        "category",
+        "description",
+        "script",
+    ]
+    assert snapshot() == (0, 0, 0)
+
+
+def test_a_new_tool_through_the_api_reports_every_problem_at_once(
+    tenant: Tenant, editor: Any
+) -> None:
+    services.create_tool(tenant, definition=make_definition(name="taken"), actor=editor)
+    definition = make_definition(
+        name="taken",
+        owners=["nobody-here"],
+        script="x = 1\n",
+        runtime={"kind": "script", "timeout_s": 0, "memory_mb": 256, "network": False},
+    )
+    response = api_as(editor).post("/api/v1/tools", {"definition": definition}, format="json")
+    assert response.status_code == 400
+    paths = sorted(f["path"] for f in error_of(response)["fields"])
+    assert paths == ["name", "owners", "runtime.timeout_s", "script"]
