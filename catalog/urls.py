@@ -1,6 +1,16 @@
 from django.urls import path
 
-from catalog.views import apikeys, audit, dashboard, detail, editor, imports, limits, tools
+from catalog.views import (
+    apikeys,
+    audit,
+    dashboard,
+    detail,
+    editor,
+    imports,
+    limits,
+    members,
+    tools,
+)
 
 app_name = "catalog"
 
@@ -43,6 +53,10 @@ urlpatterns = [
     # Settings: API keys.
     path("settings/api-keys/", apikeys.apikey_list, name="apikey_list"),
     path("settings/api-keys/<int:key_id>/revoke/", apikeys.apikey_revoke, name="apikey_revoke"),
+    # Settings: members.
+    path("settings/members/", members.member_list, name="member_list"),
+    path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),
+    path("settings/members/<int:member_id>/remove/", members.member_remove, name="member_remove"),
     # Settings: what the tenant's scripts may have.
     path("settings/script-limits/", limits.script_limits, name="script_limits"),
 ]
