@@ -1,6 +1,7 @@
 from django.urls import path
 
 from catalog.views import (
+    account,
     apikeys,
     audit,
     dashboard,
@@ -53,6 +54,13 @@ urlpatterns = [
     # Settings: API keys.
     path("settings/api-keys/", apikeys.apikey_list, name="apikey_list"),
     path("settings/api-keys/<int:key_id>/revoke/", apikeys.apikey_revoke, name="apikey_revoke"),
+    # The signed-in user's own account; the one-time link a new member sets a password with.
+    path("account/", account.account_page, name="account"),
+    path(
+        "account/set-password/<str:uidb64>/<str:token>/",
+        account.set_password,
+        name="set_password",
+    ),
     # Settings: members.
     path("settings/members/", members.member_list, name="member_list"),
     path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),

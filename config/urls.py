@@ -9,12 +9,6 @@ urlpatterns = [
     path("login/", account.login_view, name="login"),
     path("logout/", account.logout_view, name="logout"),
     path("tenant/", account.switch_tenant, name="switch_tenant"),
-    path("account/", account.account_page, name="account"),
-    path(
-        "account/set-password/<str:uidb64>/<str:token>/",
-        account.set_password,
-        name="set_password",
-    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("planner.api.urls")),

@@ -229,7 +229,7 @@ class MemberViewSet(
             )
             membership = new.membership
             if new.token:
-                path = reverse("set_password", args=[new.uid, new.token])
+                path = reverse("catalog:set_password", args=[new.uid, new.token])
                 secrets["set_password_url"] = request.build_absolute_uri(path)
             else:
                 secrets["password"] = new.password

@@ -95,7 +95,7 @@ def account_page(request: HttpRequest) -> HttpResponse:
         # The session was signed with the old password's hash: keep this one signed in.
         update_session_auth_hash(request, user)
         messages.success(request, "Your password is changed. Use the new one from now on.")
-        return redirect("account")
+        return redirect("catalog:account")
     return render(request, "catalog/account.html", {"form": form})
 
 

@@ -134,7 +134,7 @@ def _create(request: TenantRequest, form: NewLoginForm) -> NewLogin | None:
 def _link(request: TenantRequest, new_login: NewLogin | None) -> str:
     if new_login is None or not new_login.token:
         return ""
-    path = reverse("set_password", args=[new_login.uid, new_login.token])
+    path = reverse("catalog:set_password", args=[new_login.uid, new_login.token])
     return request.build_absolute_uri(path)
 
 
