@@ -48,7 +48,9 @@ class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.get_username", read_only=True)
     email = serializers.SerializerMethodField()
     joined_at = serializers.DateTimeField(source="created_at", read_only=True)
-    last_login = serializers.DateTimeField(source="user.last_login", read_only=True)
+    last_login = serializers.DateTimeField(
+        source="user.last_login", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Membership
@@ -94,10 +96,14 @@ class MemberAddSerializer(serializers.Serializer):
 
 class MemberCreatedSerializer(MemberSerializer):
     password = serializers.CharField(
-        read_only=True, help_text="A new login's generated password; in this response only."
+        read_only=True,
+        allow_null=True,
+        help_text="A new login's generated password; in this response only.",
     )
     set_password_url = serializers.CharField(
-        read_only=True, help_text="A new login's one-time link; in this response only."
+        read_only=True,
+        allow_null=True,
+        help_text="A new login's one-time link; in this response only.",
     )
 
     class Meta(MemberSerializer.Meta):
