@@ -3,6 +3,9 @@ page: the user's password and tenants; the one-time link a new member sets their
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -84,12 +87,35 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     return redirect("catalog:dashboard")
 
 
+class NewPasswordChecks:
+    """Django's password forms check the new password's strength only once both copies
+    match, so problems arrive in rounds; here every problem shows at once, the strength
+    next to the new password and a mismatch next to its confirmation."""
+
+    user: Any
+    validate_passwords: Any
+    validate_password_for_user: Any
+
+    def clean(self) -> dict[str, Any] | None:
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)  # type: ignore[arg-type]
+
+
+class ChangePasswordForm(NewPasswordChecks, PasswordChangeForm):
+    pass
+
+
+class FirstPasswordForm(NewPasswordChecks, SetPasswordForm):
+    pass
+
+
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_page(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST or None)  # type: ignore[arg-type]
+    form = ChangePasswordForm(request.user, request.POST or None)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         user = form.save()
         # The session was signed with the old password's hash: keep this one signed in.
@@ -111,7 +137,7 @@ def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
         user = None
     if user is None or not default_token_generator.check_token(user, token):
         return render(request, "catalog/set_password.html", {"form": None}, status=400)
-    form = SetPasswordForm(user, request.POST or None)
+    form = FirstPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
         if request.user.is_authenticated:

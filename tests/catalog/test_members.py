@@ -309,6 +309,8 @@ def test_account_page_says_what_is_wrong_with_a_new_password(editor: Any) -> Non
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_old_password-errors"' in html and 'id="id_new_password2-errors"' in html
+    # The new password's own problem shows in the same round, next to it.
+    assert 'id="id_new_password1-errors"' in html and "too short" in html
 
 
 def test_account_page_needs_sign_in(db: Any) -> None:
