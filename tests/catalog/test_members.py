@@ -315,3 +315,11 @@ def test_account_page_says_what_is_wrong_with_a_new_password(editor: Any) -> Non
 
 def test_account_page_needs_sign_in(db: Any) -> None:
     assert Client().get("/account/").status_code == 302
+
+
+def test_set_membership_follows_the_same_rules(tenant: Tenant, admin: Any) -> None:
+    with pytest.raises(ValidationError, match="last admin"):
+        services.set_membership(tenant, user=admin, role=Role.VIEWER, actor=None)
+    newcomer = UserFactory(username="newcomer")
+    services.set_membership(tenant, user=newcomer, role=Role.EDITOR, actor=admin)
+    assert Membership.objects.get(user=newcomer).role == Role.EDITOR
