@@ -65,6 +65,7 @@ urlpatterns = [
     path("settings/members/", members.member_list, name="member_list"),
     path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),
     path("settings/members/<int:member_id>/remove/", members.member_remove, name="member_remove"),
+    path("settings/members/<int:member_id>/link/", members.member_link, name="member_link"),
     # Settings: what the tenant's scripts may have.
     path("settings/script-limits/", limits.script_limits, name="script_limits"),
 ]

@@ -28,6 +28,7 @@ from catalog.services import (
     create_member,
     find_login,
     remove_member,
+    renew_sign_in_link,
 )
 from catalog.services.members import LINK, PASSWORD
 from catalog.views.access import client_ip
@@ -266,11 +267,34 @@ class MemberViewSet(
         remove_member(membership, actor=request.user, ip=client_ip(request._request))  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        summary="Make a new one-time sign-in link",
+        description="Admins only, for a member who never signed in and has no password "
+        "yet (and belongs to this tenant only): the earlier link stops working; the new "
+        "one is in this response only.",
+        request=None,
+        responses={200: MemberCreatedSerializer},
+    )
+    def sign_in_link(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        new = renew_sign_in_link(
+            self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            ip=client_ip(request._request),
+        )
+        path = reverse("catalog:set_password", args=[new.uid, new.token])
+        answer = {
+            **self.get_serializer(new.membership).data,
+            "password": None,
+            "set_password_url": request.build_absolute_uri(path),
+        }
+        return Response(answer)
+
     def get_object(self) -> Membership:
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
 
 member_list = MemberViewSet.as_view({"get": "list", "post": "create"})
+member_link = MemberViewSet.as_view({"post": "sign_in_link"})
 member_detail = MemberViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 )

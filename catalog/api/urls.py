@@ -57,6 +57,7 @@ urlpatterns: list = [
     # -- members --
     path("members", members.member_list, name="member-list"),
     path("members/<int:pk>", members.member_detail, name="member-detail"),
+    path("members/<int:pk>/sign-in-link", members.member_link, name="member-sign-in-link"),
     # -- what the tenant's scripts may have --
     path("script-limits", limits.script_limits, name="script-limits"),
 ]

@@ -19,6 +19,7 @@ from catalog.services.members import (
     create_member,
     find_login,
     remove_member,
+    renew_sign_in_link,
 )
 from catalog.services.tenants import (
     StaleLimits,
@@ -67,6 +68,7 @@ __all__ = [
     "publish_version",
     "purge_tool",
     "remove_member",
+    "renew_sign_in_link",
     "require_role",
     "restore_tool",
     "revoke_api_key",

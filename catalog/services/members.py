@@ -162,6 +162,52 @@ def create_member(
     return new
 
 
+def may_get_a_new_link(membership: Membership) -> bool:
+    """Whether an admin may give this member a new one-time set-password link: only a
+    login that never signed in, has no password yet, and belongs to this tenant alone
+    (an admin of one tenant must never be able to take over someone else's login)."""
+    user = membership.user
+    return (
+        user.last_login is None
+        and not user.has_usable_password()
+        and not user.is_superuser
+        and not user.is_staff
+        and not Membership.objects.filter(user=user).exclude(pk=membership.pk).exists()
+    )
+
+
+@transaction.atomic
+def renew_sign_in_link(membership: Membership, *, actor: Actor, ip: str | None = None) -> NewLogin:
+    """A new one-time link for a member who never used theirs (admins only); an earlier
+    link stops working, as the stored unusable password changes."""
+    membership = _locked(membership)
+    require_role(actor, membership.tenant, Role.ADMIN)
+    if not may_get_a_new_link(membership):
+        raise ValidationError(
+            {
+                "user": [
+                    f"{membership.user.get_username()} has signed in or set a password "
+                    "already: they change their password on their Account page."
+                ]
+            }
+        )
+    user = membership.user
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    _audit(
+        membership,
+        actor=actor,
+        changes={"login": ["sign-in link unused", "new one-time link made"]},
+        reason="",
+        ip=ip,
+    )
+    return NewLogin(
+        membership=membership,
+        uid=urlsafe_base64_encode(force_bytes(user.pk)),
+        token=default_token_generator.make_token(user),
+    )
+
+
 @transaction.atomic
 def change_member_role(
     membership: Membership, *, role: str, actor: Actor, reason: str = "", ip: str | None = None

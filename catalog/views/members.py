@@ -22,8 +22,9 @@ from catalog.services import (
     create_member,
     find_login,
     remove_member,
+    renew_sign_in_link,
 )
-from catalog.services.members import FIRST_SIGN_IN, LINK
+from catalog.services.members import FIRST_SIGN_IN, LINK, may_get_a_new_link
 from catalog.tenancy import TenantRequest
 from catalog.views.access import client_ip, role_required
 
@@ -82,15 +83,28 @@ def member_list(request: TenantRequest) -> HttpResponse:
             add_form = AddMemberForm(request.POST, prefix="add")
             if _add(request, add_form):
                 return redirect("catalog:member_list")
-    members = (
+    return _page(request, add_form=add_form, new_form=new_form, new_login=new_login)
+
+
+def _page(
+    request: TenantRequest,
+    *,
+    add_form: AddMemberForm | None = None,
+    new_form: NewLoginForm | None = None,
+    new_login: NewLogin | None = None,
+) -> HttpResponse:
+    members = list(
         Membership.objects.for_tenant(request.tenant)
         .select_related("user")
         .order_by("user__username")
     )
+    if request.role == Role.ADMIN:
+        for member in members:
+            member.renewable = may_get_a_new_link(member)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "members": members,
-        "add_form": add_form,
-        "new_form": new_form,
+        "add_form": add_form or AddMemberForm(prefix="add"),
+        "new_form": new_form or NewLoginForm(prefix="new"),
         "new_login": new_login,
         "role_choices": ROLE_CHOICES,
         "link": _link(request, new_login),
@@ -174,3 +188,17 @@ def member_remove(request: TenantRequest, member_id: int) -> HttpResponse:
     if membership.user_id == request.user.pk:
         return redirect("catalog:dashboard")
     return redirect("catalog:member_list")
+
+
+@never_cache
+@require_POST
+@role_required(Role.ADMIN)
+def member_link(request: TenantRequest, member_id: int) -> HttpResponse:
+    """A new one-time link for a member who never used theirs, shown once."""
+    membership = get_object_or_404(Membership.objects.for_tenant(request.tenant), pk=member_id)
+    try:
+        new_login = renew_sign_in_link(membership, actor=request.user, ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("catalog:member_list")
+    return _page(request, new_login=new_login)

@@ -323,3 +323,38 @@ def test_set_membership_follows_the_same_rules(tenant: Tenant, admin: Any) -> No
     newcomer = UserFactory(username="newcomer")
     services.set_membership(tenant, user=newcomer, role=Role.EDITOR, actor=admin)
     assert Membership.objects.get(user=newcomer).role == Role.EDITOR
+
+
+# -- a new link for someone who never used theirs ------------------------------------------
+
+
+def test_a_new_link_replaces_an_unused_one(tenant: Tenant, admin: Any) -> None:
+    first = services.create_member(tenant, username="fay", role=Role.VIEWER, actor=admin)
+    browser = signed_in(admin)
+    page = browser.get("/settings/members/").content.decode()
+    assert "New sign-in link" in page
+    renewed = browser.post(f"/settings/members/{first.membership.pk}/link/")
+    link = re.search(
+        r'value="http://testserver(/account/set-password/[^"]+)"', renewed.content.decode()
+    )
+    assert link
+    old_path = f"/account/set-password/{first.uid}/{first.token}/"
+    assert Client().get(old_path).status_code == 400  # the old link stopped working
+    assert Client().get(link.group(1)).status_code == 200
+    assert AuditLog.objects.filter(
+        action=AuditAction.MEMBERSHIP, changes__login__1="new one-time link made"
+    ).exists()
+
+
+def test_no_new_link_for_a_login_that_signed_in_or_works_elsewhere(
+    tenant: Tenant, other_tenant: Tenant, admin: Any, editor: Any
+) -> None:
+    # editor has a password: a new link would let an admin take over their login.
+    with pytest.raises(ValidationError, match="has signed in or set a password"):
+        services.renew_sign_in_link(Membership.objects.get(user=editor), actor=admin)
+    new = services.create_member(tenant, username="gus", role=Role.VIEWER, actor=admin)
+    MembershipFactory(user=new.membership.user, tenant=other_tenant, role=Role.ADMIN)
+    with pytest.raises(ValidationError):
+        services.renew_sign_in_link(new.membership, actor=admin)
+    page = signed_in(admin).get("/settings/members/").content.decode()
+    assert "New sign-in link" not in page

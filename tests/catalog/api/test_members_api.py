@@ -129,3 +129,17 @@ def test_another_tenants_member_is_a_404(tenant: Tenant, admin: Any, outsider: A
     )
     assert client.delete(f"{MEMBERS}/{theirs.pk}").status_code == 404
     assert Membership.objects.filter(pk=theirs.pk, role="editor").exists()
+
+
+def test_admin_gets_a_new_link_only_for_an_unused_login(
+    tenant: Tenant, admin: Any, editor: Any, viewer: Any
+) -> None:
+    created = api_as(admin).post(MEMBERS, {"username": "hal"}, format="json").json()
+    renewed = api_as(admin).post(f"{MEMBERS}/{created['id']}/sign-in-link")
+    assert renewed.status_code == 200
+    assert renewed.json()["set_password_url"] != created["set_password_url"]
+    assert "/account/set-password/" in renewed.json()["set_password_url"]
+    target = Membership.objects.get(user=editor)
+    assert api_as(admin).post(f"{MEMBERS}/{target.pk}/sign-in-link").status_code == 400
+    refused = api_as(viewer).post(f"{MEMBERS}/{created['id']}/sign-in-link")
+    assert refused.status_code == 403
