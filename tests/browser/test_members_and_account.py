@@ -77,6 +77,7 @@ def test_an_admin_manages_the_members(page: Page, admin: Any, editor: Any, shot:
     page.get_by_role("button", name="Sign out").click()
     page.goto(link)
     expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    shot(page, "set-password")
     page.get_by_label("New password", exact=True).fill("erin's own long secret")
     page.get_by_label("New password confirmation").fill("erin's own long secret")
     page.get_by_role("button", name="Set password").click()
