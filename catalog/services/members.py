@@ -220,6 +220,7 @@ def change_member_role(
     old = membership.role
     if old == role:
         return membership
+    _not_a_server_admin(membership, f"make them {Role(role).label.lower()}")
     if old == Role.ADMIN:
         _keep_an_admin(membership, f"make them {Role(role).label.lower()}")
     membership.role = role
@@ -243,6 +244,7 @@ def remove_member(
     once. The last admin cannot be removed."""
     membership = _locked(membership)
     require_role(actor, membership.tenant, Role.ADMIN)
+    _not_a_server_admin(membership, "remove them")
     if membership.role == Role.ADMIN:
         _keep_an_admin(membership, "remove them")
     changes: dict[str, Any] = {"role": [membership.role, None]}
@@ -286,6 +288,22 @@ def _keep_an_admin(membership: Membership, doing: str) -> None:
                 "role": [
                     f"{name} is the last admin of {membership.tenant.name}: make someone else "
                     f"an admin first, then {doing}."
+                ]
+            }
+        )
+
+
+def _not_a_server_admin(membership: Membership, doing: str) -> None:
+    """A superuser acts as an admin of every tenant whatever their membership says, so
+    a lower role or a removal here would only look as if it took effect."""
+    if membership.user.is_superuser:
+        name = membership.user.get_username()
+        raise ValidationError(
+            {
+                "role": [
+                    f"{name} administers this whole Quiver server and keeps every right in "
+                    f"every tenant; whoever runs the server must take that away (in /admin/ "
+                    f"or with manage.py) before you can {doing}."
                 ]
             }
         )

@@ -358,3 +358,12 @@ def test_no_new_link_for_a_login_that_signed_in_or_works_elsewhere(
         services.renew_sign_in_link(new.membership, actor=admin)
     page = signed_in(admin).get("/settings/members/").content.decode()
     assert "New sign-in link" not in page
+
+
+def test_a_server_administrator_is_not_pretended_away(tenant: Tenant, admin: Any) -> None:
+    root = UserFactory(username="root", is_superuser=True)
+    membership = MembershipFactory(user=root, tenant=tenant, role=Role.ADMIN)
+    with pytest.raises(ValidationError, match="administers this whole Quiver server"):
+        services.change_member_role(membership, role=Role.VIEWER, actor=admin)
+    with pytest.raises(ValidationError, match="administers this whole Quiver server"):
+        services.remove_member(membership, actor=admin)
