@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from catalog import services
 from catalog.models import AuditAction, AuditLog, Membership, Role, Tenant
@@ -367,3 +369,24 @@ def test_a_server_administrator_is_not_pretended_away(tenant: Tenant, admin: Any
         services.change_member_role(membership, role=Role.VIEWER, actor=admin)
     with pytest.raises(ValidationError, match="administers this whole Quiver server"):
         services.remove_member(membership, actor=admin)
+
+
+def test_the_members_page_and_list_take_the_same_queries_for_3_or_60_members(
+    tenant: Tenant, admin: Any
+) -> None:
+    browser = signed_in(admin)
+    api = signed_in(admin)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            assert browser.get("/settings/members/").status_code == 200
+        with CaptureQueriesContext(connection) as listed:
+            assert api.get("/api/v1/members").status_code == 200
+        return len(page), len(listed)
+
+    for n in range(2):
+        MembershipFactory(tenant=tenant, user=UserFactory(username=f"few{n}"))
+    few = counts()
+    for n in range(57):
+        MembershipFactory(tenant=tenant, user=UserFactory(username=f"many{n}"))
+    assert counts() == few, few
