@@ -390,3 +390,14 @@ def test_the_members_page_and_list_take_the_same_queries_for_3_or_60_members(
     for n in range(57):
         MembershipFactory(tenant=tenant, user=UserFactory(username=f"many{n}"))
     assert counts() == few, few
+
+
+def test_member_changes_need_the_csrf_token(tenant: Tenant, admin: Any, editor: Any) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin)
+    target = Membership.objects.get(user=editor)
+    assert browser.post(f"/settings/members/{target.pk}/remove/").status_code == 403
+    assert (
+        browser.post("/settings/members/", {"form": "new", "new-username": "x"}).status_code == 403
+    )
+    assert Membership.objects.filter(pk=target.pk).exists()
