@@ -1,6 +1,17 @@
 from django.urls import path
 
-from catalog.views import apikeys, audit, dashboard, detail, editor, imports, limits, tools
+from catalog.views import (
+    account,
+    apikeys,
+    audit,
+    dashboard,
+    detail,
+    editor,
+    imports,
+    limits,
+    members,
+    tools,
+)
 
 app_name = "catalog"
 
@@ -43,6 +54,18 @@ urlpatterns = [
     # Settings: API keys.
     path("settings/api-keys/", apikeys.apikey_list, name="apikey_list"),
     path("settings/api-keys/<int:key_id>/revoke/", apikeys.apikey_revoke, name="apikey_revoke"),
+    # The signed-in user's own account; the one-time link a new member sets a password with.
+    path("account/", account.account_page, name="account"),
+    path(
+        "account/set-password/<str:uidb64>/<str:token>/",
+        account.set_password,
+        name="set_password",
+    ),
+    # Settings: members.
+    path("settings/members/", members.member_list, name="member_list"),
+    path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),
+    path("settings/members/<int:member_id>/remove/", members.member_remove, name="member_remove"),
+    path("settings/members/<int:member_id>/link/", members.member_link, name="member_link"),
     # Settings: what the tenant's scripts may have.
     path("settings/script-limits/", limits.script_limits, name="script_limits"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog.api import catalog_views, exchange, keys, limits, llm
+from catalog.api import catalog_views, exchange, keys, limits, llm, members
 from catalog.api.tools import ToolViewSet
 
 _tools = ToolViewSet.as_view
@@ -54,6 +54,10 @@ urlpatterns: list = [
     path("keys", keys.key_list, name="key_list"),
     path("keys/<int:pk>", keys.key_detail, name="key_detail"),
     path("keys/<int:pk>/revoke", keys.key_revoke, name="key_revoke"),
+    # -- members --
+    path("members", members.member_list, name="member-list"),
+    path("members/<int:pk>", members.member_detail, name="member-detail"),
+    path("members/<int:pk>/sign-in-link", members.member_link, name="member-sign-in-link"),
     # -- what the tenant's scripts may have --
     path("script-limits", limits.script_limits, name="script-limits"),
 ]

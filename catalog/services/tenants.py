@@ -21,6 +21,7 @@ from catalog.services.base import (
     audit,
     require_role,
 )
+from catalog.services.members import add_member, change_member_role
 from catalog.validation import DefinitionInvalid, FieldError
 
 # -- tenants and members -----------------------------------------------------------------
@@ -51,27 +52,13 @@ def create_tenant(
 def set_membership(
     tenant: Tenant, *, user: Any, role: str, actor: Actor, reason: str = "", ip: str | None = None
 ) -> Membership:
-    """Give a user a role in a tenant (admins only)."""
+    """Give a user a role in a tenant (admins only): adds them, or changes their role by
+    the same rules as the Members page (the last admin stays, keys are lowered)."""
     require_role(actor, tenant, Role.ADMIN)
-    membership, created = Membership.objects.get_or_create(
-        user=user, tenant=tenant, defaults={"role": role}
-    )
-    old = None if created else membership.role
-    if not created and membership.role != role:
-        membership.role = role
-        membership.save(update_fields=["role"])
-    if old != role:
-        audit(
-            tenant,
-            actor=actor,
-            action=AuditAction.MEMBERSHIP,
-            obj=membership,
-            tool=None,
-            changes={"role": [old, role]},
-            reason=reason,
-            ip=ip,
-        )
-    return membership
+    membership = Membership.objects.filter(user=user, tenant=tenant).first()
+    if membership is None:
+        return add_member(tenant, user=user, role=role, actor=actor, reason=reason, ip=ip)
+    return change_member_role(membership, role=role, actor=actor, reason=reason, ip=ip)
 
 
 # -- what the tenant's scripts may have --------------------------------------------------

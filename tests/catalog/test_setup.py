@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import Client
 
 from catalog import services
 from catalog.models import AuditLog, Membership, Tenant, Tool
@@ -53,6 +54,33 @@ def test_setup_does_not_print_a_password_that_was_changed(settings: Any, tmp_pat
     admin.set_password("a-new-secret-of-their-own")
     admin.save()
     assert "password:" not in setup(no_sample=True)
+
+
+def test_once_changed_on_the_account_page_the_password_is_printed_no_more(
+    settings: Any, tmp_path: Any
+) -> None:
+    settings.VAR_DIR = tmp_path
+    first = setup(no_sample=True)
+    generated = first.split("password: ")[1].split()[0]
+    assert generated in setup(no_sample=True)  # printed until it is changed
+    browser = Client()
+    assert browser.login(username="admin", password=generated)
+    changed = browser.post(
+        "/account/",
+        {
+            "old_password": generated,
+            "new_password1": "our own long secret",
+            "new_password2": "our own long secret",
+        },
+    )
+    assert changed.status_code == 302
+
+    output = setup(no_sample=True)
+
+    assert generated not in output and "password:" not in output
+    assert "admin's password was changed; use it" in output
+    assert not (tmp_path / "admin-password").exists()
+    assert Client().login(username="admin", password="our own long secret")
 
 
 def test_a_start_never_undoes_an_admins_edit_or_disable_of_a_sample_tool(

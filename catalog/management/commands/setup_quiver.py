@@ -47,12 +47,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"  password: {password}"))
         else:
             self.stdout.write(
-                "  (password was changed; set a new one with "
-                f"'manage.py changepassword {options['username']}')"
+                f"  {options['username']}'s password was changed; use it (forgotten? set a "
+                f"new one with 'manage.py changepassword {options['username']}')"
             )
 
     def _ensure_admin(self, tenant: Tenant, username: str) -> str | None:
-        """The admin's generated password while it is still the one in use."""
+        """The admin's generated password while it is still the one in use: printed on
+        every start until the admin changes it."""
         user_model = get_user_model()
         password_file = settings.VAR_DIR / "admin-password"
         user = user_model.objects.filter(username=username).first()
@@ -68,4 +69,7 @@ class Command(BaseCommand):
             saved = password_file.read_text().strip()
             if user.check_password(saved):
                 return saved
+            # Changed (on the Account page or by changepassword): the generated one is
+            # printed no more, and not kept on disk either.
+            password_file.unlink()
         return None
