@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from catalog.api.errors import PreconditionFailed
 from catalog.api.permissions import api_role, api_tenant, role_at_least
+from catalog.api.schema import error_response
 from catalog.models import Membership, Role
 from catalog.services import (
     add_member,
@@ -169,7 +170,10 @@ def etag_of(membership: Membership) -> str:
         "at once; the last admin stays an admin. If-Match with the ETag read: 412 when "
         "the role changed since.",
         request=MemberRoleSerializer,
-        responses={200: MemberSerializer},
+        responses={
+            200: MemberSerializer,
+            412: error_response("`stale_edit`: the role changed since the ETag you sent."),
+        },
         examples=[
             OpenApiExample(
                 "Make them a viewer",
