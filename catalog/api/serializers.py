@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.definitions import TOOL_NAME
 from catalog.models import (
     AuditAction,
     AuditLog,
@@ -27,7 +28,7 @@ from catalog.models import (
 from catalog.selectors import pattern_definition
 
 REASON_MAX = 500
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+NAME_PATTERN = TOOL_NAME
 
 # -- a tool definition --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from catalog.definitions import (
     content_hash,
     content_of,
     diff,
+    name_taken,
     semver_key,
     suggest_version,
 )
@@ -62,8 +63,9 @@ def create_tool(
     """A new tool with its first version as a draft (or published at once)."""
     require_role(actor, tenant, Role.EDITOR)
     d = validated(definition)
-    if Tool.objects.for_tenant(tenant).filter(name=d["name"]).exists():
-        raise DefinitionInvalid([FieldError("name", f"a tool called '{d['name']}' already exists")])
+    same = Tool.objects.for_tenant(tenant).filter(name__iexact=d["name"]).first()
+    if same is not None:
+        raise DefinitionInvalid([FieldError("name", name_taken(d["name"], same.name))])
     owners, unknown = resolve_owners(tenant, d["owners"])
     if unknown:
         raise DefinitionInvalid(
