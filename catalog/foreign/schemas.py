@@ -328,6 +328,8 @@ class Normaliser:
             value = sub.pop("optional")
             optional = _flag(value)
             where = _join(sub_path, "optional")
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                value = optional  # said as the flag it is
             if optional is None:
                 self.refuse(where, f"must be true or false, not {json_text(value)}")
             elif optional and name in required:

@@ -231,7 +231,7 @@ def test_import_a_yaml_body(tenant: Tenant, editor: Any) -> None:
     assert response.status_code == 200, response.content
     report = response.json()
     assert (report["dry_run"], report["applied"]) == (False, True)
-    assert report["counts"] == {"new": 2, "changed": 0, "unchanged": 0, "problems": 0}
+    assert report["counts"] == {"new": 2, "changed": 0, "unchanged": 0, "refused": 0, "problems": 0}
     assert [i["source"] for i in report["items"]] == ["request.yaml#1", "request.yaml#2"]
     assert set(Tool.objects.values_list("name", flat=True)) == {"alpha", "beta"}
     assert AuditLog.objects.filter(action="import", reason="from git").count() == 2
@@ -458,7 +458,13 @@ def test_an_empty_export_is_an_empty_list(tenant: Tenant, viewer: Any) -> None:
 def test_a_yaml_export_imports_back_unchanged(exported: None, editor: Any) -> None:
     text = text_of(api_as(editor).get(EXPORT))
     response = api_as(editor).post(IMPORT, text, content_type="application/yaml")
-    assert response.json()["counts"] == {"new": 0, "changed": 0, "unchanged": 2, "problems": 0}
+    assert response.json()["counts"] == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 2,
+        "refused": 0,
+        "problems": 0,
+    }
 
 
 def test_export_json_with_the_lists_filters(exported: None, viewer: Any) -> None:
@@ -501,4 +507,10 @@ def test_export_then_import_into_another_tenant_reproduces_the_definitions(
         assert copy == original
     # And importing the same export again changes nothing.
     repeat = api_as(outsider).post(IMPORT, json.dumps(again), content_type="application/json")
-    assert repeat.json()["counts"] == {"new": 0, "changed": 0, "unchanged": 2, "problems": 0}
+    assert repeat.json()["counts"] == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 2,
+        "refused": 0,
+        "problems": 0,
+    }
