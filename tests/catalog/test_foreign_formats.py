@@ -462,6 +462,104 @@ def test_categories_become_quiver_categories() -> None:
     assert slugify("!!!") == ""
 
 
+# -- the habits of public function-calling data sets ---------------------------------------
+
+
+def one_property(schema: Any, required: bool = True) -> ReadResult:
+    parameters = {"type": "object", "properties": {"p": schema}}
+    if required:
+        parameters["required"] = ["p"]
+    return one_tool(openai_tool(parameters))
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("ArrayList", {"type": "array"}),
+        ("LinkedList", {"type": "array"}),
+        ("HashSet", {"type": "array", "uniqueItems": True}),
+        ("HashMap", {"type": "object"}),
+        ("List<String>", {"type": "array", "items": {"type": "string"}}),
+        ("Map<String, Integer>", {"type": "object", "additionalProperties": {"type": "integer"}}),
+        ("Long", {"type": "integer"}),
+        ("Double", {"type": "number"}),
+        ("Str", {"type": "string"}),
+        ("BOOL", {"type": "boolean"}),
+    ],
+)
+def test_java_and_python_type_names_become_json_schema_types(
+    written: str, meant: dict[str, Any]
+) -> None:
+    result = one_property({"type": written})
+    assert schema_of(result)["properties"]["p"] == meant
+    assert changes(result)["tool: input_schema.properties.p.type"].startswith(f'"{written}" → ')
+
+
+def test_an_empty_type_allows_any_value_and_says_so() -> None:
+    result = one_property({"type": "", "description": "Anything"})
+    assert schema_of(result)["properties"]["p"] == {"description": "Anything"}
+    assert changes(result)["tool: input_schema.properties.p.type"] == (
+        '"" removed: with no type given, any value is allowed'
+    )
+
+
+@pytest.mark.parametrize("written", ["yes", "Yes", "1", 1, "y"])
+def test_optional_yes_leaves_the_property_out_of_required(written: Any) -> None:
+    result = one_property({"type": "string", "optional": written})
+    assert schema_of(result)["required"] == []
+    assert (
+        "taken out of input_schema.required"
+        in (changes(result)["tool: input_schema.properties.p.optional"])
+    )
+
+
+def test_optional_no_puts_the_property_in_required() -> None:
+    result = one_property({"type": "string", "optional": "no"}, required=False)
+    assert schema_of(result)["required"] == ["p"]
+
+
+def test_allowed_strings_on_an_array_are_the_values_of_its_items() -> None:
+    result = one_property({"type": "array", "enum": ["rock", "jazz"]})
+    assert schema_of(result)["properties"]["p"] == {
+        "type": "array",
+        "items": {"type": "string", "enum": ["rock", "jazz"]},
+    }
+    assert changes(result)["tool: input_schema.properties.p.enum"].startswith("moved to items")
+
+
+def test_allowed_arrays_on_an_array_stay_as_written() -> None:
+    result = one_property({"type": "array", "enum": [["a"], ["b"]]})
+    assert schema_of(result)["properties"]["p"] == {"type": "array", "enum": [["a"], ["b"]]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "kept"),
+    [
+        ("boolean", [True, False, "dontcare"], [True, False]),
+        ("integer", [1, 2, "dontcare"], [1, 2]),
+        ("number", [0.5, "don't care", "n/a"], [0.5]),
+    ],
+)
+def test_a_no_preference_placeholder_among_typed_values_is_dropped_and_reported(
+    kind: str, values: list[Any], kept: list[Any]
+) -> None:
+    result = one_property({"type": kind, "enum": values})
+    assert schema_of(result)["properties"]["p"] == {"type": kind, "enum": kept}
+    assert "removed: not a" in changes(result)["tool: input_schema.properties.p.enum"]
+
+
+def test_a_value_with_no_reading_is_still_refused() -> None:
+    result = one_property({"type": "integer", "enum": [1, "maybe"]})
+    (problem,) = result.problems
+    assert (problem.tool, problem.path) == ("tool", "input_schema.properties.p.enum[1]")
+    assert problem.message == '"maybe" is not an integer: fix the type or the value'
+
+
+def test_a_dontcare_string_among_strings_is_an_ordinary_value() -> None:
+    result = one_property({"type": "string", "enum": ["cheap", "dontcare"]})
+    assert schema_of(result)["properties"]["p"]["enum"] == ["cheap", "dontcare"]
+
+
 # -- refusals ----------------------------------------------------------------------------
 
 

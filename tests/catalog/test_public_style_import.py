@@ -54,7 +54,13 @@ def test_a_public_style_list_imports_every_tool_under_its_own_name(
     legal = [t["function"]["name"] for t in tools if "." not in t["function"]["name"]]
     legal = [n for n in legal if " " not in n and n not in ("calculate_bmi", "math_gcd", "chatOCR")]
     assert set(legal) <= imported  # camelCase, PascalCase and capitals kept as written
-    assert {"getWeather0", "CreateWeather5", "find_Weather_6", "calculate_BMI", "ChatOCR"} <= imported
+    assert {
+        "getWeather0",
+        "CreateWeather5",
+        "find_Weather_6",
+        "calculate_BMI",
+        "ChatOCR",
+    } <= imported
     # Only what breaks the rule is rewritten; collisions get a suffix; each is reported.
     assert {"weather_check7", "math_gcd", "get_weather_now"} <= imported
     assert {"calculate_bmi_2", "math_gcd_2", "chatOCR_2"} <= imported
