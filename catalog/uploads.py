@@ -236,7 +236,13 @@ class ImportForm(forms.Form):
         # Tools refused while reading are left out of a partial import, named in its review.
         partial = bool(self.data.get("partial")) and any(p.tool for p in read.problems)
         if read.problems and not partial:
-            raise forms.ValidationError([str(p) for p in read.problems])
+            messages = [str(p) for p in read.problems]
+            if any(p.tool for p in read.problems) and read.sources:
+                messages.append(
+                    "To import the other tools and leave these out, tick “Import the tools "
+                    "without problems” below and upload again."
+                )
+            raise forms.ValidationError(messages)
         if not read.sources:
             raise forms.ValidationError("These files hold no tool definitions.")
         self.sources = read.sources

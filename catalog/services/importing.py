@@ -373,7 +373,7 @@ def _plan_existing(
         plan.new_version = suggest_version(max(known, key=semver_key), contents.get(tool.pk, {}), d)
         item.version = plan.new_version
         item.note = (
-            f"changed: will be saved as {plan.new_version} (your file said {requested}, "
+            f"will be saved as {plan.new_version} (your file said {requested}, "
             "which already exists with other content)"
         )
     elif requested and requested in known:

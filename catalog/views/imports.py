@@ -67,7 +67,11 @@ def import_preview(request: TenantRequest, token: str) -> HttpResponse:
     context = {
         **_outcome_context(staged, preview),
         "show": show,
-        "tabs": [(value, label, _tab_count(preview, value)) for value, label in SHOW_CHOICES],
+        "tabs": [
+            (value, label, count)
+            for value, label in SHOW_CHOICES
+            if (count := _tab_count(preview, value)) or value != "refused"
+        ],
         "page_obj": Paginator(items, ITEMS_PER_PAGE).get_page(page),
     }
     return render(request, f"{PREVIEW}#import-items" if request.htmx else PREVIEW, context)

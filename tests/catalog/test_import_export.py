@@ -132,7 +132,7 @@ def test_an_edited_export_imports_as_the_next_version(tenant: Tenant) -> None:
     report = run_import(tenant, [Source("a.yaml", None, edited)])
     (item,) = report.items
     assert (item.action, item.previous_version, item.version) == ("changed", "1.0.0", "1.0.1")
-    assert item.note.startswith("changed: will be saved as 1.0.1 (your file said 1.0.0")
+    assert item.note.startswith("will be saved as 1.0.1 (your file said 1.0.0")
     tool = Tool.objects.get(name="disk_usage")
     assert tool.current_version.version == "1.0.1"
     assert tool.current_version.description == "Other words."
@@ -150,7 +150,7 @@ def test_an_edited_export_shows_its_new_version_in_the_preview(
     response = client.post("/import/", {"uploads": [upload]})
     assert response.status_code == 302, response.content.decode()[:3000]
     page = client.get(response.url).content.decode()
-    assert "changed: will be saved as 1.0.1 (your file said 1.0.0" in page
+    assert "will be saved as 1.0.1 (your file said 1.0.0" in page
     assert "0 new, 1 changed, 0 unchanged, 0 problems" in page
 
 
