@@ -90,6 +90,7 @@ class ImportReport:
     refused: list[Problem] = field(default_factory=list)
     dry_run: bool = False
     partial: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)  # source label → why renamed
 
     @property
     def ok(self) -> bool:
@@ -238,14 +239,9 @@ def _claim_name(
         if candidate.lower() not in seen and taken.get(candidate.lower()) in (None, candidate):
             break
     why = f"used by {other}" if other is not None else f"taken by the tool '{existing}'"
-    report.warnings.append(
-        Problem(
-            source.label,
-            "name",
-            f"'{name}' is {why} (names must differ in more than case): imported as '{candidate}'",
-            candidate,
-        )
-    )
+    message = f"'{name}' is {why} (names must differ in more than case): imported as '{candidate}'"
+    report.warnings.append(Problem(source.label, "name", message, candidate))
+    report.renamed[source.label] = message
     d["name"] = candidate
     return []
 
@@ -298,6 +294,11 @@ def _plan_import(
             if tool is None
             else _plan_existing(source, d, digest, tool, versions.get(tool.pk, {}), contents)
         )
+        # A name rewritten or suffixed is said next to the tool, not only among the warnings.
+        renamed = [n.message for n in source.notes if n.path == "name"]
+        renamed += [report.renamed[source.label]] if source.label in report.renamed else []
+        if renamed and not plan.item.note:
+            plan.item.note = "; ".join(renamed)
         plans.append(plan)
         report.items.append(plan.item)
     return plans

@@ -93,6 +93,12 @@ def test_a_name_taken_in_another_case_gets_a_suffix_on_import(tenant: Tenant) ->
     read = parse_text(json.dumps([_tool("gettime")]), "t.json")
     report = services.import_definitions(tenant, read.sources, actor=None)
     assert "gettime_2" in names(tenant)
+    (item,) = report.items
+    assert item.name == "gettime_2"
+    assert item.note == (
+        "'gettime' is taken by the tool 'getTime' (names must differ in more than case): "
+        "imported as 'gettime_2'"
+    )
     (warning,) = [w for w in report.warnings if w.tool == "gettime_2"]
     assert "taken by the tool 'getTime'" in warning.message
 
