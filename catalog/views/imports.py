@@ -109,7 +109,8 @@ def import_apply(request: TenantRequest, token: str) -> HttpResponse:
     messages.success(
         request,
         f"Imported {_tools(counts['new'] + counts['changed'])}: {counts['new']:,} new, "
-        f"{counts['changed']:,} changed; {counts['unchanged']:,} left as they were.",
+        f"{counts['changed']:,} changed; {counts['unchanged']:,} left as they were"
+        + (f"; {_tools(counts['refused'])} with problems left out." if counts["refused"] else "."),
     )
     return _outcome(request, staged)
 

@@ -201,6 +201,12 @@ def test_the_wizard_imports_the_valid_tools_when_asked_and_lists_the_others(
     token = response.url.rstrip("/").split("/")[-1]
     as_editor.post(f"/import/{token}/apply/")
     assert len(names(tenant)) == 64
+    page = as_editor.get(response.url).content.decode()
+    assert (
+        "Imported 64 tools: 64 new, 0 changed; 0 left as they were; 2 tools with problems left out."
+        in page
+    )
+    assert "64 new, 0 changed, 0 unchanged; 2 with problems left out, listed below." in page
 
 
 def test_the_wizard_without_the_box_refuses_unreadable_tools(as_editor: Client) -> None:
