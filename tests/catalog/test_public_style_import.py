@@ -117,6 +117,19 @@ def test_a_quiver_definition_differing_only_in_case_is_a_problem(tenant: Tenant)
     assert [item.name for item in refused] == ["DiskUsage"]
 
 
+def test_a_quiver_definition_for_a_tool_in_another_case_is_a_problem(tenant: Tenant) -> None:
+    services.create_tool(tenant, definition=make_definition(name="diskUsage"), actor=None)
+    with pytest.raises(services.ImportFailed) as caught:
+        services.import_definitions(
+            tenant, [Source("a.yaml", None, make_definition(name="DiskUsage"))], actor=None
+        )
+    (problem,) = caught.value.report.problems
+    assert str(problem) == (
+        "a.yaml (DiskUsage): name: 'DiskUsage' differs only in case from the tool "
+        "'diskUsage': names must differ in more than case"
+    )
+
+
 def _tool(name: str, description: str = "Does it.") -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description}}
 
