@@ -189,6 +189,8 @@ def test_the_api_refuses_everything_without_partial(tenant: Tenant, editor: Any)
     response = client.post("/api/v1/tools/import", body, content_type="application/json")
     assert response.status_code == 400
     assert not Tool.objects.exists()
+    paths = [field["path"] for field in response.json()["error"]["fields"]]
+    assert "request.json#2 (noDescription): description" in paths
 
 
 @pytest.fixture

@@ -308,7 +308,7 @@ def test_one_bad_definition_means_nothing_is_imported(tenant: Tenant, editor: An
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "import_failed"
-    assert error["fields"][0]["path"].startswith("request.yaml#3: runtime")
+    assert error["fields"][0]["path"].startswith("request.yaml#3 (bad): runtime")
     assert snapshot() == (0, 0, 0)
 
 
