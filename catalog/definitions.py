@@ -12,6 +12,22 @@ import json
 import re
 from typing import Any
 
+# A tool's name: legal as written in every format Quiver serves (OpenAI's rule, which
+# Anthropic and MCP accept too), so an agent calls the tool by the name its code knows.
+TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+TOOL_NAME_RULE = "letters, digits, '_' and '-', at most 64 characters"
+
+
+def name_taken(name: str, existing: str) -> str:
+    """Why ``name`` cannot be used when ``existing`` is a tool already."""
+    if name == existing:
+        return f"a tool called '{name}' already exists"
+    return (
+        f"'{name}' differs only in case from the tool '{existing}': "
+        "names must differ in more than case"
+    )
+
+
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"

@@ -16,6 +16,7 @@ from django import forms
 from django.urls import reverse_lazy
 
 from catalog import safe_data
+from catalog.definitions import TOOL_NAME_RULE
 from catalog.models import Platform, RuntimeKind, ToolStatus
 
 DEPENDENCY_TYPES = [
@@ -138,8 +139,8 @@ class ToolForm(forms.Form):
 
     name = forms.CharField(
         max_length=64,
-        help_text="A short unique name agents call the tool by: lower-case letters, digits, "
-        "'_' and '-', starting with a letter. It cannot be changed later.",
+        help_text="A short unique name agents call the tool by, kept as you write it: "
+        f"{TOOL_NAME_RULE}. It cannot be changed later.",
         widget=forms.TextInput(attrs=_code_attrs(placeholder="disk_usage")),
     )
     version = forms.CharField(

@@ -17,6 +17,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.definitions import TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tool, ToolStatus, ToolTag
 from catalog.services import Actor, deprecate_tool, disable_tool, enable_tool
@@ -24,7 +25,7 @@ from catalog.transfer import dump_yaml, ordered
 
 PAGE_SIZE = 50
 BULK_LIMIT = 500
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+NAME = re.compile(TOOL_NAME)
 # Query-string keys the list carries from page to page (besides ``page``).
 LIST_KEYS = ("q", "platform", "category", "status", "tag", "enabled", "archived", "ordering")
 

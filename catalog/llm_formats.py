@@ -17,6 +17,7 @@ the tool is then exported without ``strict``.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -25,6 +26,7 @@ from typing import Any
 from catalog.definitions import json_type_of
 
 FORMATS = ("openai", "anthropic", "mcp", "frontend")
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 # Short enough for a prompt of many tools: the description plus a few use cases.
 MAX_USE_CASES = 3
@@ -319,7 +321,8 @@ def title_of(definition: dict[str, Any]) -> str:
     title = (definition.get("metadata") or {}).get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
-    words = definition["name"].replace("-", " ").replace("_", " ").split()
+    spaced = _CAMEL_BREAK.sub(" ", definition["name"])  # getWeatherByCity, ChatOCR
+    words = spaced.replace("-", " ").replace("_", " ").split()
     return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 

@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 
 from catalog.db import json_shape
+from catalog.definitions import TOOL_NAME
 
 
 class Role(models.TextChoices):
@@ -160,9 +161,10 @@ class Tool(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="tool_unique_name_per_tenant"),
-            models.CheckConstraint(
-                condition=Q(name__regex=r"^[a-z][a-z0-9_-]{0,63}$"), name="tool_name_is_slug"
-            ),
+            # Names keep their case but must differ in more than case: exports are files,
+            # and case-insensitive file systems would fold getWeather and getweather.
+            models.UniqueConstraint("tenant", Lower("name"), name="tool_unique_name_ignoring_case"),
+            models.CheckConstraint(condition=Q(name__regex=TOOL_NAME), name="tool_name_is_legal"),
             models.CheckConstraint(
                 condition=Q(status__in=ToolStatus.values), name="tool_status_valid"
             ),

@@ -55,6 +55,13 @@ class Source:
     index: int | None
     data: Any
     notes: tuple[Problem, ...] = ()
+    fmt: str = ""  # the foreign format it was read from; "" for Quiver's own
+
+    @property
+    def tool(self) -> str:
+        """The tool's name as the file gives it, for messages ("" if it has none)."""
+        name = self.data.get("name") if isinstance(self.data, dict) else None
+        return name if isinstance(name, str) else ""
 
     @property
     def label(self) -> str:
@@ -63,17 +70,19 @@ class Source:
 
 @dataclass(frozen=True)
 class Problem:
-    """An error found while reading or importing, by file and field path."""
+    """An error found while reading or importing, by file, tool and field path."""
 
     file: str
     path: str
     message: str
+    tool: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "path": self.path, "message": self.message}
+        return {"file": self.file, "tool": self.tool, "path": self.path, "message": self.message}
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        where = f"{self.file} ({self.tool})" if self.tool else self.file
+        where = f"{where}: {self.path}" if self.path else where
         return f"{where}: {self.message}"
 
 
@@ -161,9 +170,9 @@ def _read_foreign(
     was changed as its notes; or its refusals as problems. The first tool of each format
     in a file also carries the notes on the file as a whole."""
     conversion = foreign.convert(source.data, fmt)
-    who = f"{source.label} ({conversion.name})" if conversion.name else source.label
+    label, name = source.label, conversion.name
     if conversion.refusals or conversion.definition is None:
-        result.problems.extend(Problem(who, n.path, n.message) for n in conversion.refusals)
+        result.problems.extend(Problem(label, n.path, n.message, name) for n in conversion.refusals)
         return
     notes = []
     if announce:
@@ -173,8 +182,10 @@ def _read_foreign(
         )
         notes.append(Problem(source.file, "", message))
     notes += [Problem(source.file, "", message) for message in file_notes]
-    notes += [Problem(who, n.path, n.message) for n in conversion.notes]
-    result.sources.append(Source(source.file, source.index, conversion.definition, tuple(notes)))
+    notes += [Problem(label, n.path, n.message, name) for n in conversion.notes]
+    result.sources.append(
+        Source(source.file, source.index, conversion.definition, tuple(notes), fmt)
+    )
 
 
 def _expands_beyond(value: Any, limit: int) -> bool:

@@ -10,7 +10,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -217,6 +217,14 @@ class ImportForm(forms.Form):
         help_text="Optional. Kept in the audit log with every tool this import changes.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. quarterly refresh from ops repo"}),
     )
+    partial = forms.BooleanField(
+        label="Import the tools without problems, and leave out the others",
+        required=False,
+        help_text=(
+            "Unticked (the usual way), nothing is imported until every problem is fixed. "
+            "Ticked, the review lists the tools left out and why."
+        ),
+    )
 
     def clean_uploads(self) -> list[UploadedFile]:
         files: list[UploadedFile] = self.cleaned_data["uploads"]
@@ -225,11 +233,20 @@ class ImportForm(forms.Form):
                 f"Choose at most {MAX_UPLOAD_FILES} files, or put them in a zip."
             )
         read = read_uploads(files)
-        if read.problems:
-            raise forms.ValidationError([str(p) for p in read.problems])
+        # Tools refused while reading are left out of a partial import, named in its review.
+        partial = bool(self.data.get("partial")) and any(p.tool for p in read.problems)
+        if read.problems and not partial:
+            messages = [str(p) for p in read.problems]
+            if any(p.tool for p in read.problems) and read.sources:
+                messages.append(
+                    "To import the other tools and leave these out, tick “Import the tools "
+                    "without problems” below and upload again."
+                )
+            raise forms.ValidationError(messages)
         if not read.sources:
             raise forms.ValidationError("These files hold no tool definitions.")
         self.sources = read.sources
+        self.problems = read.problems
         return files
 
     def file_names(self) -> list[str]:
@@ -258,6 +275,7 @@ class StagedImport:
     reason: str
     counts: dict[str, int]
     created: float
+    partial: bool = False
 
     @staticmethod
     def _key(token: str, part: str) -> str:
@@ -276,7 +294,10 @@ class StagedImport:
         report: ImportReport,
         files: list[str],
         reason: str,
+        partial: bool = False,
+        problems: list[Problem] | None = None,
     ) -> StagedImport:
+        problems = problems or []
         preview = preview_of(report)
         staged = cls(
             token=secrets.token_urlsafe(24),
@@ -286,15 +307,19 @@ class StagedImport:
             reason=reason,
             counts=preview["counts"],
             created=time.time(),
+            partial=partial,
         )
         # Pickled (not JSON) so that what YAML read comes back exactly; only Quiver
         # writes these keys. Compressed: ten thousand definitions pickle to tens of MB.
-        blob = zlib.compress(pickle.dumps([(s.file, s.index, s.data, s.notes) for s in sources]), 6)
+        blob = zlib.compress(
+            pickle.dumps([(s.file, s.index, s.data, s.notes, s.fmt) for s in sources]), 6
+        )
         cache.set_many(
             {
                 staged.key("meta"): dict(vars(staged)),
                 staged.key("preview"): preview,
                 staged.key("sources"): blob,
+                staged.key("problems"): [astuple(p) for p in problems],
             },
             KEEP_SECONDS,
         )
@@ -325,7 +350,12 @@ class StagedImport:
         if not isinstance(blob, bytes):
             return None
         rows = pickle.loads(zlib.decompress(blob))  # noqa: S301 - written by create() above
-        return [Source(*row) for row in rows]  # file, index, data and any notes
+        return [Source(*row) for row in rows]  # file, index, data, notes and format
+
+    def read_problems(self) -> list[Problem]:
+        """What was refused while the files were read (tools a partial import leaves out)."""
+        rows = cache.get(self.key("problems")) or []
+        return [Problem(*row) for row in rows]
 
     def claim(self) -> bool:
         """True for the one request allowed to apply this upload."""
@@ -391,10 +421,13 @@ def preview_of(report: ImportReport) -> dict[str, Any]:
         "items": [item.as_dict() for item in report.items],
         "problems": [p.as_dict() for p in report.problems],
         "warnings": [p.as_dict() for p in report.warnings],
+        "refused": [p.as_dict() for p in report.refused],
+        "partial": report.partial,
         "counts": {
             "new": report.count("new"),
             "changed": report.count("changed"),
             "unchanged": report.count("unchanged"),
+            "refused": report.count("refused"),
             "problems": len(report.problems),
         },
     }
@@ -402,6 +435,7 @@ def preview_of(report: ImportReport) -> dict[str, Any]:
 
 SHOW_CHOICES = [
     ("all", "All"),
+    ("refused", "With problems"),
     ("changed", "Changed"),
     ("new", "New"),
     ("unchanged", "Unchanged"),

@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from catalog import expressions
-from catalog.definitions import SEMVER, normalize
+from catalog.definitions import SEMVER, TOOL_NAME, TOOL_NAME_RULE, normalize
 
 DEFINITION_SCHEMA_PATH = Path(__file__).parent / "schemas" / "tool_definition.schema.json"
 
@@ -293,6 +293,8 @@ def _pattern_message(path: list[str | int], instance: Any, pattern: str) -> str:
     field = next((str(part) for part in reversed(path) if isinstance(part, str)), "")
     if not field and pattern.startswith("^[a-z][a-z0-9_-]"):
         field = "name"
+    if pattern == TOOL_NAME:
+        return f"'{instance}' is not a valid tool name: use {TOOL_NAME_RULE}"
     if field in ("name", "category"):
         return (
             f"'{instance}' is not a valid {field}: use lower-case letters, digits, '_' and '-', "

@@ -90,9 +90,9 @@ class ExecutionFilterSet(django_filters.FilterSet):
     def filter_tool(
         self, queryset: QuerySet[Execution], name: str, value: str
     ) -> QuerySet[Execution]:
-        # Tool names are lower-case slugs; the name is kept on the run, so runs of a
-        # purged tool are still found.
-        value = value.strip().lower()
+        # Tool names keep their case (getWeather); the name is kept on the run, so runs of
+        # a purged tool are still found.
+        value = value.strip()
         return queryset.filter(tool_name=value) if value else queryset
 
     def filter_caller(

@@ -139,11 +139,14 @@ def _stale(exc: Any) -> tuple[int, dict[str, Any]]:
 
 
 def _import_failed(exc: Any) -> tuple[int, dict[str, Any]]:
-    fields = [
-        {"path": f"{p.file}: {p.path}" if p.path else p.file, "message": p.message}
-        for p in exc.report.problems
-    ]
+    fields = [{"path": _where(p), "message": p.message} for p in exc.report.problems]
     return 400, error_body("import_failed", str(exc), fields)
+
+
+def _where(problem: Any) -> str:
+    """``file (tool): field.path``: the tool named, not only its place in the file."""
+    where = f"{problem.file} ({problem.tool})" if problem.tool else problem.file
+    return f"{where}: {problem.path}" if problem.path else where
 
 
 def _not_found(exc: Any) -> tuple[int, dict[str, Any]]:

@@ -93,6 +93,12 @@ class ImportQuerySerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=REASON_MAX
     )
+    partial = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Import the definitions without problems and report the others as "
+        "refused; without it any problem refuses the whole import.",
+    )
 
 
 class ImportView(generics.GenericAPIView):
@@ -114,6 +120,11 @@ class ImportView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter("dry_run", bool, description="Only say what would change."),
             OpenApiParameter("reason", str, description="Kept in the audit log."),
+            OpenApiParameter(
+                "partial",
+                bool,
+                description="Import what is valid; list the tools left out under `refused`.",
+            ),
         ],
         request={
             "application/json": {"type": "array", "items": {"type": "object"}},
@@ -141,6 +152,7 @@ class ImportView(generics.GenericAPIView):
             ip=client_ip(request),
             dry_run=dry_run,
             problems=read.problems,
+            partial=query.validated_data["partial"],
         )
         preview = preview_of(report)
         applied = not dry_run and bool(preview["counts"]["new"] + preview["counts"]["changed"])

@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.definitions import TOOL_NAME
 from catalog.models import (
     AuditAction,
     AuditLog,
@@ -27,7 +28,7 @@ from catalog.models import (
 from catalog.selectors import pattern_definition
 
 REASON_MAX = 500
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+NAME_PATTERN = TOOL_NAME
 
 # -- a tool definition --------------------------------------------------------------------
 
@@ -353,16 +354,18 @@ class PatternSerializer(serializers.Serializer):
 class ImportItemSerializer(serializers.Serializer):
     name = serializers.CharField()
     source = serializers.CharField(help_text="The file (and #position in it) it came from.")
-    action = serializers.ChoiceField(choices=["new", "changed", "unchanged"])
+    action = serializers.ChoiceField(choices=["new", "changed", "unchanged", "refused"])
     version = serializers.CharField(help_text="The version it becomes (or stays at).")
     previous_version = serializers.CharField(allow_null=True)
     changes = serializers.DictField(
         help_text="Field path -> [old, new] for every change, tool fields included."
     )
+    note = serializers.CharField(help_text="Anything to know, e.g. the version chosen.")
 
 
 class ImportProblemSerializer(serializers.Serializer):
     file = serializers.CharField()
+    tool = serializers.CharField(help_text="The tool's name as the file gives it.")
     path = serializers.CharField()
     message = serializers.CharField()
 
@@ -371,6 +374,7 @@ class ImportCountsSerializer(serializers.Serializer):
     new = serializers.IntegerField()
     changed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+    refused = serializers.IntegerField(help_text="Tools with problems.")
     problems = serializers.IntegerField()
 
 
@@ -385,6 +389,10 @@ class ImportReportSerializer(serializers.Serializer):
         many=True, help_text="Only in a dry run: with any, the import would be refused."
     )
     warnings = ImportProblemSerializer(many=True)
+    refused = ImportProblemSerializer(
+        many=True, help_text="With partial: the problems of the tools left out."
+    )
+    partial = serializers.BooleanField()
 
 
 class ImportUploadSerializer(serializers.Serializer):

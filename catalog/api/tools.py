@@ -48,7 +48,7 @@ from catalog.api.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from catalog.definitions import TOOL_FIELDS
+from catalog.definitions import TOOL_FIELDS, TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.listing import rows_of
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
@@ -100,7 +100,7 @@ NAME_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The tool's name, unique in the tenant.",
     # Reserved names are other routes (/tools/export, ...), never a tool.
-    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_NAMES))})$)[a-z][a-z0-9_-]{{0,63}}$",
+    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_NAMES))})$){TOOL_NAME.removeprefix('^')}",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -135,7 +135,7 @@ class ToolViewSet(viewsets.GenericViewSet):
     """Tools of the caller's tenant, by name."""
 
     lookup_field = "name"
-    lookup_value_regex = r"[a-z][a-z0-9_-]{0,63}"
+    lookup_value_regex = TOOL_NAME.strip("^$")
     pagination_class = Pages
     filterset_class = ToolFilterSet
 

@@ -28,6 +28,7 @@ from catalog.foreign.formats import (
     convert,
     format_of,
     slugify,
+    tool_name,
     unwrap,
 )
 from catalog.foreign.schemas import Note
@@ -46,5 +47,6 @@ __all__ = [
     "convert",
     "format_of",
     "slugify",
+    "tool_name",
     "unwrap",
 ]

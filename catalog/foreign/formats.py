@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.definitions import TOOL_NAME, TOOL_NAME_RULE
 from catalog.foreign.schemas import Normaliser, Note
 
 OPENAI = "openai"
@@ -46,7 +47,9 @@ QUIVER_ONLY = frozenset(
     }
 )
 CATEGORY = "imported"
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")  # a category's form
+TOOL_NAME_RE = re.compile(TOOL_NAME)
+_ILLEGAL = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -190,21 +193,33 @@ def _quiver_name(raw: Any, conversion: Conversion) -> str | None:
     if not isinstance(raw, str) or not raw.strip():
         conversion.refusals.append(Note("name", "is missing: every tool needs a name"))
         return None
-    name = slugify(raw)
+    name = tool_name(raw)
     if not name:
         conversion.refusals.append(
-            Note("name", f"{json.dumps(raw)} has no letters or digits to make a Quiver name of")
+            Note("name", f"{json.dumps(raw)} has no letters or digits to make a tool name of")
         )
         return None
     if name != raw:
         conversion.notes.append(
             Note(
                 "name",
-                f"{json.dumps(raw)} → {json.dumps(name)} (Quiver names are lower-case letters, "
-                "digits, '_' and '-', starting with a letter, at most 64 characters)",
+                f"{json.dumps(raw)} → {json.dumps(name)} (a tool name is {TOOL_NAME_RULE}, "
+                "so that OpenAI, Anthropic and MCP all accept it)",
             )
         )
     return name
+
+
+def tool_name(text: str) -> str:
+    """``text`` as a tool name, kept as written where it is legal (``getWeather`` stays);
+    only what breaks the rule is rewritten: ``math.gcd`` → ``math_gcd``, ``Résumé parser``
+    → ``Resume_parser``. Empty when no letter or digit is left."""
+    text = text.strip()
+    if TOOL_NAME_RE.match(text):
+        return text
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    name = _ILLEGAL.sub("_", ascii_text)[:64]
+    return name if re.search(r"[A-Za-z0-9]", name) else ""
 
 
 def slugify(text: str) -> str:

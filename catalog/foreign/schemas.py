@@ -66,11 +66,23 @@ def _join(path: str, part: str | int) -> str:
     return f"{path}[{part}]" if isinstance(part, int) else f"{path}.{part}"
 
 
+# How data sets write yes and no: "optional": "yes", "required": "1", "nullable": 0.
+_YES = frozenset({"true", "yes", "y", "1", "on"})
+_NO = frozenset({"false", "no", "n", "0", "off"})
+# Values that stand for "no preference" in the allowed values of a boolean or a number
+# (dialogue data sets write "dontcare"): the argument left out says the same.
+PLACEHOLDERS = frozenset(
+    {"dontcare", "dont_care", "don't care", "dont care", "any", "n/a", "na", "none", "unknown"}
+)
+
+
 def _flag(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
     return None
 
 
@@ -182,6 +194,15 @@ class Normaliser:
     def fix_type(self, node: dict[str, Any], path: str) -> None:
         value = node["type"]
         if value in JSON_TYPES:
+            return
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+            # No type written: JSON Schema's reading of that is "any value". Choosing
+            # string instead would refuse the numbers and booleans agents send for it.
+            del node["type"]
+            self.note(
+                _join(path, "type"),
+                f"{json_text(value)} removed: with no type given, any value is allowed",
+            )
             return
         if isinstance(value, list) and value and all(v in JSON_TYPES for v in value):
             if len(set(value)) != len(value):
@@ -307,17 +328,26 @@ class Normaliser:
             value = sub.pop("optional")
             optional = _flag(value)
             where = _join(sub_path, "optional")
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                value = optional  # said as the flag it is
             if optional is None:
                 self.refuse(where, f"must be true or false, not {json_text(value)}")
             elif optional and name in required:
                 required.remove(name)
-                self.note(where, f"true: removed, and {json_text(name)} taken out of {listed}")
+                self.note(
+                    where,
+                    f"{json_text(value)}: removed, and {json_text(name)} taken out of {listed}",
+                )
             elif optional:
-                self.note(where, f"true: removed; {json_text(name)} stays out of {listed}")
+                self.note(
+                    where, f"{json_text(value)}: removed; {json_text(name)} stays out of {listed}"
+                )
             else:
                 if name not in required:
                     required.append(name)
-                self.note(where, f"false: removed, and {json_text(name)} added to {listed}")
+                self.note(
+                    where, f"{json_text(value)}: removed, and {json_text(name)} added to {listed}"
+                )
         if "required" in sub and _flag(sub["required"]) is not None:
             value = sub.pop("required")
             where = _join(sub_path, "required")
@@ -429,6 +459,8 @@ class Normaliser:
         if types is None or not is_json_type(types):
             return  # no type to fit, or a wrong one (refused already)
         types = [types] if isinstance(types, str) else types
+        self.enum_of_items(node, types, path)
+        self.placeholders(node, types, path)
         if "enum" in node:
             if not isinstance(node["enum"], list) or not node["enum"]:
                 self.refuse(
@@ -443,6 +475,45 @@ class Normaliser:
             node["const"] = self.fitted(node["const"], types, _join(path, "const"))
         if "default" in node:
             self.default(node, types, path)
+
+    def enum_of_items(self, node: dict[str, Any], types: list[str], path: str) -> None:
+        """An array whose ``enum`` lists single values means its items take those values."""
+        enum = node.get("enum")
+        if types != ["array"] or not isinstance(enum, list) or not enum:
+            return
+        if any(isinstance(value, list) for value in enum):
+            return  # whole arrays as the allowed values: already JSON Schema's meaning
+        items = node.get("items")
+        if items is None:
+            items = {}
+        if not isinstance(items, dict) or "enum" in items:
+            return
+        kinds = {kind_of(value) for value in enum}
+        node["items"] = {**items, "enum": enum}
+        if "type" not in items and len(kinds) == 1:
+            node["items"] = {"type": kinds.pop(), **node["items"]}
+        del node["enum"]
+        self.note(
+            _join(path, "enum"),
+            f"moved to items: {json_text(node['items'])} (each item takes one of these values)",
+        )
+        node["items"] = self.schema(node["items"], _join(path, "items"), 1)
+
+    def placeholders(self, node: dict[str, Any], types: list[str], path: str) -> None:
+        """ "dontcare" and the like among the allowed values of a boolean or a number."""
+        enum = node.get("enum")
+        if "string" in types or not isinstance(enum, list):
+            return
+        dropped = [v for v in enum if isinstance(v, str) and v.strip().lower() in PLACEHOLDERS]
+        kept = [v for v in enum if v not in dropped]
+        if not dropped or not kept:
+            return
+        node["enum"] = kept
+        self.note(
+            _join(path, "enum"),
+            f"{', '.join(json_text(v) for v in dropped)} removed: not {_kinds(types)} "
+            '(a placeholder for "no preference")',
+        )
 
     def fitted(self, value: Any, types: list[str], where: str) -> Any:
         if any(_fits(value, t) for t in types):

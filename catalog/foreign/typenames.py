@@ -14,9 +14,15 @@ JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null
 
 # Type names people write, lower-cased, and the JSON Schema each means ({} = any value).
 _SPELLINGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("object dict dictionary map mapping hashmap hash record struct obj", {"type": "object"}),
-    ("list array sequence iterable collection tuple vector", {"type": "array"}),
-    ("set frozenset", {"type": "array", "uniqueItems": True}),
+    (
+        "object dict dictionary map mapping hashmap treemap linkedhashmap hash record struct obj",
+        {"type": "object"},
+    ),
+    (
+        "list array sequence iterable collection tuple vector arraylist linkedlist",
+        {"type": "array"},
+    ),
+    ("set frozenset hashset treeset", {"type": "array", "uniqueItems": True}),
     ("str string text char varchar unicode", {"type": "string"}),
     (
         "int integer long short bigint int8 int16 int32 int64 uint uint32 uint64",
@@ -35,8 +41,9 @@ _SPELLINGS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 _NAMES = {word: schema for words, schema in _SPELLINGS for word in words.split()}
 _ARRAYS = {"list", "sequence", "iterable", "collection", "array", "vector"}
-_SETS = {"set", "frozenset"}
-_MAPS = {"dict", "mapping", "map", "record", "hashmap"}
+_ARRAYS |= {"arraylist", "linkedlist"}
+_SETS = {"set", "frozenset", "hashset", "treeset"}
+_MAPS = {"dict", "mapping", "map", "record", "hashmap", "treemap", "linkedhashmap"}
 
 # Union members that can share one schema: these keywords apply to one JSON type only.
 _MERGEABLE = {"type", "items", "prefixItems", "minItems", "maxItems", "uniqueItems", "format"}
@@ -64,6 +71,8 @@ def parse_type(value: Any) -> dict[str, Any]:
         return dict(known)
     if len(text) > MAX_TYPE_TEXT:
         raise Refused(f"{json_text(text[:40] + '...')} is too long to be a type name")
+    if "<" in text:  # Java's List<String>, Map<String, Integer>: read as Python's brackets
+        text = text.replace("<", "[").replace(">", "]")
     if text.endswith("[]") and len(text) > 2:  # TypeScript's string[]
         items = parse_type(text[:-2])
         return {"type": "array", "items": items} if items else {"type": "array"}

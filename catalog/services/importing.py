@@ -13,6 +13,7 @@ from catalog.definitions import (
     content_hash,
     content_of,
     diff,
+    name_taken,
     normalize,
     semver_key,
     suggest_version,
@@ -55,7 +56,8 @@ WRITE_BATCH = 500  # tools written per round of bulk inserts; progress advances 
 
 @dataclass
 class ImportItem:
-    """What an import does to one tool: new, changed or unchanged."""
+    """What an import does to one tool: new, changed, unchanged, or refused (it has a
+    problem); ``note`` says anything a person should know, such as a version chosen."""
 
     name: str
     source: str
@@ -63,6 +65,7 @@ class ImportItem:
     version: str
     previous_version: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,15 +75,22 @@ class ImportItem:
             "version": self.version,
             "previous_version": self.previous_version,
             "changes": self.changes,
+            "note": self.note,
         }
 
 
 @dataclass
 class ImportReport:
+    """``problems`` refuse the whole import; in a partial import they are ``refused``
+    instead: those tools are left out and the others imported."""
+
     items: list[ImportItem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)
     dry_run: bool = False
+    partial: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)  # source label → why renamed
 
     @property
     def ok(self) -> bool:
@@ -90,9 +100,10 @@ class ImportReport:
         return sum(1 for item in self.items if item.action == action)
 
     def summary(self) -> str:
+        left_out = f", {self.count('refused')} left out" if self.partial else ""
         return (
             f"{self.count('new')} new, {self.count('changed')} changed, "
-            f"{self.count('unchanged')} unchanged, {len(self.problems)} problem(s)"
+            f"{self.count('unchanged')} unchanged{left_out}, {len(self.problems)} problem(s)"
         )
 
 
@@ -126,22 +137,31 @@ def import_definitions(
     dry_run: bool = False,
     problems: Iterable[Problem] = (),
     progress: Progress | None = None,
+    partial: bool = False,
 ) -> ImportReport:
     """Apply definitions all-or-nothing: every problem is reported before anything changes.
 
     The same content is left alone; changed content becomes a new published version.
     With ``dry_run`` the report says what would happen and nothing is written.
-    Raises ImportFailed (nothing changed) when any definition has a problem.
-    ``progress``, if given, is called as the stages advance.
+    Raises ImportFailed (nothing changed) when any definition has a problem, unless
+    ``partial`` was asked for: then the tools with problems are left out (``refused``)
+    and the others imported. ``progress``, if given, is called as the stages advance.
     """
     require_role(actor, tenant, Role.EDITOR)
-    report = ImportReport(problems=list(problems), dry_run=dry_run)
+    report = ImportReport(problems=list(problems), dry_run=dry_run, partial=partial)
+    _refused_items(report.problems, report)
     tell = progress or _silent
-    checked = _check_sources(sources, report, tell)
+    taken = {
+        name.lower(): name
+        for name in Tool.objects.for_tenant(tenant).values_list("name", flat=True)
+    }
+    checked = _check_sources(sources, report, tell, taken)
     with transaction.atomic():
         tell("comparing", 0, len(checked))
         plans = _plan_import(tenant, checked, report)
         _refuse_unowned(plans, actor, role_of(actor, tenant), report)
+        if partial:
+            plans = _leave_out_refused(plans, report)
         if not report.ok:
             if dry_run:
                 return report
@@ -155,27 +175,75 @@ def _silent(stage: str, done: int, total: int) -> None:
     pass
 
 
+def _refused_items(problems: list[Problem], report: ImportReport) -> None:
+    """Tools refused before they could be read stay in the list, marked refused."""
+    listed = {(item.source, item.name) for item in report.items}
+    for problem in problems:
+        if problem.tool and (problem.file, problem.tool) not in listed:
+            listed.add((problem.file, problem.tool))
+            report.items.append(ImportItem(problem.tool, problem.file, "refused", ""))
+
+
 def _check_sources(
-    sources: list[Source], report: ImportReport, progress: Progress
+    sources: list[Source], report: ImportReport, progress: Progress, taken: dict[str, str]
 ) -> list[tuple[Source, dict]]:
+    """Each definition checked; names compared ignoring case with the others and with
+    the tools in ``taken`` (lower-cased name → name)."""
     checked = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # lower-cased name → (name, label of its source)
     for number, source in enumerate(sources):
         progress("checking", number, len(sources))
         report.warnings.extend(source.notes)  # what reading a foreign format changed
         errors, d = check_definition(source.data)
-        report.problems.extend(Problem(source.label, e.path, e.message) for e in errors)
-        if d is None:
+        found = [Problem(source.label, e.path, e.message, source.tool) for e in errors]
+        if d is not None:
+            found += _claim_name(source, d, seen, taken, report)
+        if found:
+            report.problems.extend(found)
+            version = source.data.get("version") if isinstance(source.data, dict) else None
+            name = source.tool or "(no name)"
+            report.items.append(ImportItem(name, source.label, "refused", str(version or "")))
             continue
-        if d["name"] in seen:
-            report.problems.append(
-                Problem(source.label, "name", f"'{d['name']}' is also defined in {seen[d['name']]}")
-            )
-            continue
-        seen[d["name"]] = source.label
+        assert d is not None
+        seen[d["name"].lower()] = (d["name"], source.label)
         checked.append((source, d))
     progress("checking", len(sources), len(sources))
     return checked
+
+
+def _claim_name(
+    source: Source,
+    d: dict[str, Any],
+    seen: dict[str, tuple[str, str]],
+    taken: dict[str, str],
+    report: ImportReport,
+) -> list[Problem]:
+    """Names are unique ignoring case. A tool read from another system's format whose
+    name is used already gets the first free suffix (``_2``, ``_3``...), reported; for
+    Quiver's own definitions, where the name is the tool's identity, it is a problem."""
+    name = d["name"]
+    other_name, other = seen.get(name.lower(), ("", None))
+    existing = taken.get(name.lower())
+    if other is None and existing in (None, name):
+        return []
+    if not source.fmt:
+        if other is None:
+            return [Problem(source.label, "name", name_taken(name, existing or ""), name)]
+        if other_name == name:
+            return [Problem(source.label, "name", f"'{name}' is also defined in {other}", name)]
+        message = f"'{name}' differs only in case from '{other_name}' in {other}"
+        return [Problem(source.label, "name", message + ": names must differ in more", name)]
+    for number in range(2, 10_000):
+        suffix = f"_{number}"
+        candidate = name[: 64 - len(suffix)] + suffix
+        if candidate.lower() not in seen and taken.get(candidate.lower()) in (None, candidate):
+            break
+    why = f"used by {other}" if other is not None else f"taken by the tool '{existing}'"
+    message = f"'{name}' is {why} (names must differ in more than case): imported as '{candidate}'"
+    report.warnings.append(Problem(source.label, "name", message, candidate))
+    report.renamed[source.label] = message
+    d["name"] = candidate
+    return []
 
 
 def _plan_import(
@@ -224,13 +292,15 @@ def _plan_import(
         plan = (
             _plan_new(source, d, digest)
             if tool is None
-            else _plan_existing(
-                source, d, digest, tool, versions.get(tool.pk, {}), contents, report
-            )
+            else _plan_existing(source, d, digest, tool, versions.get(tool.pk, {}), contents)
         )
-        if plan is not None:
-            plans.append(plan)
-            report.items.append(plan.item)
+        # A name rewritten or suffixed is said next to the tool, not only among the warnings.
+        renamed = [n.message for n in source.notes if n.path == "name"]
+        renamed += [report.renamed[source.label]] if source.label in report.renamed else []
+        if renamed and not plan.item.note:
+            plan.item.note = "; ".join(renamed)
+        plans.append(plan)
+        report.items.append(plan.item)
     return plans
 
 
@@ -249,8 +319,23 @@ def _refuse_unowned(
                     plan.source.label,
                     "name",
                     f"'{tool.name}' belongs to {owners}; only its owners or an admin may change it",
+                    tool.name,
                 )
             )
+
+
+def _leave_out_refused(plans: list[_Planned], report: ImportReport) -> list[_Planned]:
+    """A partial import: every tool with a problem is left out, and its problems are
+    reported as refusals instead of refusing the whole import."""
+    refused = {(p.file, p.tool) for p in report.problems}
+    kept = []
+    for plan in plans:
+        if (plan.source.label, plan.item.name) in refused:
+            plan.item.action = "refused"
+        else:
+            kept.append(plan)
+    report.refused, report.problems = report.problems, []
+    return kept
 
 
 def _plan_new(source: Source, d: dict[str, Any], digest: str) -> _Planned:
@@ -272,8 +357,7 @@ def _plan_existing(
     tool: Tool,
     known: dict[str, tuple[int, str, str]],
     contents: dict[int, dict[str, Any]],
-    report: ImportReport,
-) -> _Planned | None:
+) -> _Planned:
     current = tool.current_version
     requested = source.data.get("version")
     item = ImportItem(
@@ -284,18 +368,17 @@ def _plan_existing(
         previous_version=current.version if current else None,
     )
     plan = _Planned(source, d, tool, item, digest=digest)
-    if requested and requested in known:
-        version_id, known_hash, _state = known[requested]
-        if known_hash != digest:
-            report.problems.append(
-                Problem(
-                    source.label,
-                    "version",
-                    f"{requested} already exists with different content; "
-                    "give the changed definition a new version",
-                )
-            )
-            return None
+    if requested and requested in known and known[requested][1] != digest:
+        # An edited export: it still carries the version it was exported at. It becomes
+        # the next version, as an edit in the editor would.
+        plan.new_version = suggest_version(max(known, key=semver_key), contents.get(tool.pk, {}), d)
+        item.version = plan.new_version
+        item.note = (
+            f"will be saved as {plan.new_version} (your file said {requested}, "
+            "which already exists with other content)"
+        )
+    elif requested and requested in known:
+        version_id, _hash, _state = known[requested]
         if current is None or version_id != current.pk:
             plan.switch_to = version_id
             item.version = requested

@@ -14,6 +14,7 @@ from catalog.definitions import (
     content_hash,
     content_of,
     diff,
+    name_taken,
     semver_key,
     suggest_version,
 )
@@ -108,8 +109,10 @@ def problems_in_tenant(tenant: Tenant, definition: dict[str, Any]) -> list[Field
     is wrong with it: a name taken, owners who are not members."""
     errors = []
     name, listed = definition.get("name"), definition.get("owners") or []
-    if isinstance(name, str) and Tool.objects.for_tenant(tenant).filter(name=name).exists():
-        errors.append(FieldError("name", f"a tool called '{name}' already exists"))
+    if isinstance(name, str):
+        same = Tool.objects.for_tenant(tenant).filter(name__iexact=name).first()
+        if same is not None:
+            errors.append(FieldError("name", name_taken(name, same.name)))
     usernames = [o for o in listed if isinstance(o, str)] if isinstance(listed, list) else []
     _, unknown = resolve_owners(tenant, usernames)
     if unknown:

@@ -20,7 +20,7 @@ from catalog.views.access import client_ip, role_required
 
 PREVIEW = "catalog/import_preview.html"
 ITEMS_PER_PAGE = 100
-_ORDER = {"changed": 0, "new": 1, "unchanged": 2}
+_ORDER = {"refused": 0, "changed": 1, "new": 2, "unchanged": 3}
 # How much of the bar each stage of an apply fills: checking is most of the work
 # before anything is written.
 _STAGES = {"checking": (0, 40), "comparing": (40, 50), "writing": (50, 100)}
@@ -30,8 +30,15 @@ _STAGES = {"checking": (0, 40), "comparing": (40, 50), "writing": (50, 100)}
 def import_upload(request: TenantRequest) -> HttpResponse:
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     if form.is_bound and form.is_valid():
+        partial = form.cleaned_data["partial"]
         report = services.import_definitions(
-            request.tenant, form.sources, actor=request.user, ip=client_ip(request), dry_run=True
+            request.tenant,
+            form.sources,
+            actor=request.user,
+            ip=client_ip(request),
+            dry_run=True,
+            problems=form.problems,
+            partial=partial,
         )
         staged = StagedImport.create(
             tenant_id=request.tenant.pk,
@@ -40,6 +47,8 @@ def import_upload(request: TenantRequest) -> HttpResponse:
             report=report,
             files=form.file_names(),
             reason=form.cleaned_data["reason"],
+            partial=partial,
+            problems=form.problems,
         )
         return redirect("catalog:import_preview", token=staged.token)
     return render(request, "catalog/import_upload.html", {"form": form})
@@ -58,7 +67,11 @@ def import_preview(request: TenantRequest, token: str) -> HttpResponse:
     context = {
         **_outcome_context(staged, preview),
         "show": show,
-        "tabs": [(value, label, _tab_count(preview, value)) for value, label in SHOW_CHOICES],
+        "tabs": [
+            (value, label, count)
+            for value, label in SHOW_CHOICES
+            if (count := _tab_count(preview, value)) or value != "refused"
+        ],
         "page_obj": Paginator(items, ITEMS_PER_PAGE).get_page(page),
     }
     return render(request, f"{PREVIEW}#import-items" if request.htmx else PREVIEW, context)
@@ -81,6 +94,8 @@ def import_apply(request: TenantRequest, token: str) -> HttpResponse:
             reason=staged.reason,
             ip=client_ip(request),
             progress=staged.progress_writer(),
+            partial=staged.partial,
+            problems=staged.read_problems(),
         )
     except ImportFailed as exc:
         staged.fail(exc.report)
@@ -94,7 +109,8 @@ def import_apply(request: TenantRequest, token: str) -> HttpResponse:
     messages.success(
         request,
         f"Imported {_tools(counts['new'] + counts['changed'])}: {counts['new']:,} new, "
-        f"{counts['changed']:,} changed; {counts['unchanged']:,} left as they were.",
+        f"{counts['changed']:,} changed; {counts['unchanged']:,} left as they were"
+        + (f"; {_tools(counts['refused'])} with problems left out." if counts["refused"] else "."),
     )
     return _outcome(request, staged)
 
@@ -156,8 +172,8 @@ def _tools(count: int) -> str:
 def _tab_count(preview: dict[str, Any], show: str) -> int:
     counts = preview["counts"]
     if show == "all":
-        return int(counts["new"] + counts["changed"] + counts["unchanged"])
-    return int(counts[show])
+        return sum(int(counts.get(action, 0)) for action in _ORDER)
+    return int(counts.get(show, 0))
 
 
 def _staged(request: TenantRequest, token: str) -> StagedImport | None:

@@ -25,7 +25,7 @@ def test_the_editor_shows_every_problem_in_one_round(page: Page, editor: Any, sh
     summary = page.get_by_role("heading", name="Nothing was saved: 4 problems to fix")
     expect(summary).to_be_visible()
     for field, words in (
-        ("id_name", "is not a valid name"),
+        ("id_name", "is not a valid tool name"),
         ("id_description", "This field is required"),
         ("id_category", "is not a valid category"),
         ("id_script", "syntax error at line 1"),

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import services
-from catalog.foreign import slugify
+from catalog.foreign import slugify, tool_name
 from catalog.models import Tenant, Tool
 from catalog.services import ImportFailed
 from catalog.transfer import ReadResult, parse_text, read_path
@@ -43,7 +43,7 @@ def changes(result: ReadResult) -> dict[str, str]:
     for source in result.sources:
         for note in source.notes:
             if note.path:
-                tool = note.file.rsplit("(", 1)[-1].rstrip(")")
+                tool = note.tool
                 out[f"{tool}: {note.path}"] = note.message
     return out
 
@@ -78,7 +78,7 @@ def import_file(tenant: Tenant, name: str, **kwargs: Any) -> services.ImportRepo
 def test_a_list_of_openai_function_tools_imports_as_custom_tools(tenant: Tenant) -> None:
     report = import_file(tenant, "openai_tools.json")
     assert report.ok and report.count("new") == 3
-    tool = Tool.objects.for_tenant(tenant).get(name="get_weather")
+    tool = Tool.objects.for_tenant(tenant).get(name="getWeather")
     assert (tool.platform, tool.category) == ("custom", "imported")
     version = tool.current_version
     assert version is not None
@@ -104,8 +104,8 @@ def test_an_mcp_tools_list_result_in_its_json_rpc_envelope_imports(tenant: Tenan
     report = import_file(tenant, "mcp_tools_list.json")
     assert report.ok, report.problems
     names = sorted(Tool.objects.for_tenant(tenant).values_list("name", flat=True))
-    assert names == ["github_create_issue", "list_directory", "read_file"]
-    listing = Tool.objects.for_tenant(tenant).get(name="list_directory").current_version
+    assert names == ["github_create_issue", "listDirectory", "read_file"]
+    listing = Tool.objects.for_tenant(tenant).get(name="listDirectory").current_version
     assert listing is not None
     assert listing.metadata["annotations"] == {"title": "List directory", "readOnlyHint": True}
     entries = listing.output_schema["properties"]["entries"]
@@ -180,7 +180,6 @@ def test_every_converted_sample_is_a_valid_quiver_definition() -> None:
 def test_messy_openai_types_are_normalised_and_each_change_reported_by_tool_and_path() -> None:
     found = changes(read("openai_tools.json"))
     expected = {
-        "getWeather: name": '"getWeather" → "get_weather"',
         "getWeather: input_schema.properties.city.type": '"String" → "string"',
         "getWeather: input_schema.properties.days.type": '"int" → "integer"',
         "getWeather: input_schema.properties.days.default": '"3" → 3',
@@ -436,7 +435,23 @@ def test_a_clean_schema_is_taken_as_it_is_with_no_notes_but_the_format() -> None
     assert note.path == "" and note.message.startswith("read as OpenAI function-calling tools")
 
 
-def test_names_become_quiver_names() -> None:
+def test_names_are_kept_as_written_where_every_llm_format_accepts_them() -> None:
+    assert tool_name("getWeather") == "getWeather"
+    assert tool_name("ChatOCR") == "ChatOCR"
+    assert tool_name("3d-render") == "3d-render"
+    assert tool_name("math.gcd") == "math_gcd"
+    assert tool_name("Résumé Parser") == "Resume_Parser"
+    assert tool_name(" spaced ") == "spaced"
+    assert len(tool_name("x" * 100)) == 64
+    assert tool_name("!!!") == ""
+
+
+def test_an_illegal_name_is_rewritten_and_reported() -> None:
+    found = changes(one_tool(openai_tool({"type": "object"}, name="weather.get now")))
+    assert found["weather.get now: name"].startswith('"weather.get now" → "weather_get_now"')
+
+
+def test_categories_become_quiver_categories() -> None:
     assert slugify("getWeather") == "get_weather"
     assert slugify("getHTTPStatus") == "get_http_status"
     assert slugify("github.create_issue") == "github_create_issue"
@@ -447,13 +462,113 @@ def test_names_become_quiver_names() -> None:
     assert slugify("!!!") == ""
 
 
+# -- the habits of public function-calling data sets ---------------------------------------
+
+
+def one_property(schema: Any, required: bool = True) -> ReadResult:
+    parameters = {"type": "object", "properties": {"p": schema}}
+    if required:
+        parameters["required"] = ["p"]
+    return one_tool(openai_tool(parameters))
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("ArrayList", {"type": "array"}),
+        ("LinkedList", {"type": "array"}),
+        ("HashSet", {"type": "array", "uniqueItems": True}),
+        ("HashMap", {"type": "object"}),
+        ("List<String>", {"type": "array", "items": {"type": "string"}}),
+        ("Map<String, Integer>", {"type": "object", "additionalProperties": {"type": "integer"}}),
+        ("Long", {"type": "integer"}),
+        ("Double", {"type": "number"}),
+        ("Str", {"type": "string"}),
+        ("BOOL", {"type": "boolean"}),
+    ],
+)
+def test_java_and_python_type_names_become_json_schema_types(
+    written: str, meant: dict[str, Any]
+) -> None:
+    result = one_property({"type": written})
+    assert schema_of(result)["properties"]["p"] == meant
+    assert changes(result)["tool: input_schema.properties.p.type"].startswith(f'"{written}" → ')
+
+
+def test_an_empty_type_allows_any_value_and_says_so() -> None:
+    result = one_property({"type": "", "description": "Anything"})
+    assert schema_of(result)["properties"]["p"] == {"description": "Anything"}
+    assert changes(result)["tool: input_schema.properties.p.type"] == (
+        '"" removed: with no type given, any value is allowed'
+    )
+
+
+@pytest.mark.parametrize("written", ["yes", "Yes", "1", 1, "y"])
+def test_optional_yes_leaves_the_property_out_of_required(written: Any) -> None:
+    result = one_property({"type": "string", "optional": written})
+    assert schema_of(result)["required"] == []
+    assert (
+        "taken out of input_schema.required"
+        in (changes(result)["tool: input_schema.properties.p.optional"])
+    )
+
+
+def test_optional_no_puts_the_property_in_required() -> None:
+    result = one_property({"type": "string", "optional": "no"}, required=False)
+    assert schema_of(result)["required"] == ["p"]
+
+
+def test_allowed_strings_on_an_array_are_the_values_of_its_items() -> None:
+    result = one_property({"type": "array", "enum": ["rock", "jazz"]})
+    assert schema_of(result)["properties"]["p"] == {
+        "type": "array",
+        "items": {"type": "string", "enum": ["rock", "jazz"]},
+    }
+    assert changes(result)["tool: input_schema.properties.p.enum"].startswith("moved to items")
+
+
+def test_allowed_arrays_on_an_array_stay_as_written() -> None:
+    result = one_property({"type": "array", "enum": [["a"], ["b"]]})
+    assert schema_of(result)["properties"]["p"] == {"type": "array", "enum": [["a"], ["b"]]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "kept"),
+    [
+        ("boolean", [True, False, "dontcare"], [True, False]),
+        ("integer", [1, 2, "dontcare"], [1, 2]),
+        ("number", [0.5, "don't care", "n/a"], [0.5]),
+    ],
+)
+def test_a_no_preference_placeholder_among_typed_values_is_dropped_and_reported(
+    kind: str, values: list[Any], kept: list[Any]
+) -> None:
+    result = one_property({"type": kind, "enum": values})
+    assert schema_of(result)["properties"]["p"] == {"type": kind, "enum": kept}
+    assert "removed: not a" in changes(result)["tool: input_schema.properties.p.enum"]
+
+
+def test_a_value_with_no_reading_is_still_refused() -> None:
+    result = one_property({"type": "integer", "enum": [1, "maybe"]})
+    (problem,) = result.problems
+    assert (problem.tool, problem.path) == ("tool", "input_schema.properties.p.enum[1]")
+    assert problem.message == '"maybe" is not an integer: fix the type or the value'
+
+
+def test_a_dontcare_string_among_strings_is_an_ordinary_value() -> None:
+    result = one_property({"type": "string", "enum": ["cheap", "dontcare"]})
+    assert schema_of(result)["properties"]["p"]["enum"] == ["cheap", "dontcare"]
+
+
 # -- refusals ----------------------------------------------------------------------------
 
 
 def test_what_cannot_be_normalised_is_refused_per_tool_and_path_saying_why() -> None:
     result = read("refused_tools.json")
     assert result.sources == []
-    problems = {(p.file, p.path): p.message for p in result.problems}
+    problems = {
+        (p.file + (f" ({p.tool})" if p.tool else ""), p.path): p.message for p in result.problems
+    }
     assert problems[
         ("refused_tools.json#1 (make_widget)", "input_schema.properties.shape.type")
     ].startswith('"widget" is not a type JSON Schema knows')
@@ -601,7 +716,7 @@ def test_quiver_and_foreign_tools_may_share_a_file() -> None:
 @pytest.mark.django_db
 def test_the_import_report_carries_each_note_as_a_warning(tenant: Tenant) -> None:
     report = import_file(tenant, "openai_tools.json", dry_run=True)
-    warnings = {(w.file, w.path): w.message for w in report.warnings}
+    warnings = {(f"{w.file} ({w.tool})", w.path): w.message for w in report.warnings}
     assert (
         warnings[("openai_tools.json#1 (getWeather)", "input_schema.properties.days.type")]
         == '"int" → "integer"'
@@ -616,10 +731,9 @@ def test_the_import_command_imports_an_mcp_file_and_prints_the_notes(
     call_command("import_tools", str(SAMPLES / "mcp_tools_list.json"), "--tenant", "acme")
     out = capsys.readouterr().out
     assert "Imported: 3 new, 0 changed, 0 unchanged, 0 problem(s)." in out
-    assert (
-        'warning: mcp_tools_list.json#2 (listDirectory): name: "listDirectory" → "list_directory"'
-    ) in out
-    assert Tool.objects.for_tenant(tenant).filter(name="list_directory").exists()
+    assert "warning: mcp_tools_list.json#2 (listDirectory): " in out
+    assert "new       listDirectory (1.0.0)" in out
+    assert Tool.objects.for_tenant(tenant).filter(name="listDirectory").exists()
 
 
 @pytest.mark.django_db
@@ -649,10 +763,10 @@ def test_the_wizard_preview_shows_each_change_as_a_warning(as_editor: Client) ->
     page = as_editor.get(response.url).content.decode()
     assert "3 new, 0 changed, 0 unchanged, 0 problems" in page
     assert "Warnings (" in page
-    assert "openai_tools.json#1 (getWeather)" in page
+    assert '<td class="mono">getWeather</td><td class="mono">openai_tools.json#1</td>' in page
     assert "input_schema.properties.days.type" in page
     assert "&quot;int&quot; → &quot;integer&quot;" in page
-    assert "get_weather" in page
+    assert "get_weather" not in page
 
 
 @pytest.mark.django_db
@@ -667,7 +781,7 @@ def test_the_wizard_applies_a_foreign_upload_and_keeps_its_notes(
     assert sources is not None and all(s.notes for s in sources[:2])
     assert as_editor.post(reverse("catalog:import_apply", args=[token])).status_code == 302
     assert Tool.objects.for_tenant(tenant).count() == 3
-    assert "&quot;listDirectory&quot;" in as_editor.get(response.url).content.decode()
+    assert "mcp_tools_list.json#2" in as_editor.get(response.url).content.decode()
 
 
 @pytest.mark.django_db

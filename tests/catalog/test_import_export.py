@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from catalog import services
@@ -125,13 +126,32 @@ def test_changed_content_becomes_a_new_version(tenant: Tenant) -> None:
     assert tool.description == "Now sorted by free space."
 
 
-def test_changed_content_under_an_existing_version_is_refused(tenant: Tenant) -> None:
-    run_import(tenant, [Source("a.yaml", None, make_definition())])
-    with pytest.raises(services.ImportFailed) as exc:
-        run_import(tenant, [Source("a.yaml", None, make_definition(description="Other."))])
-    (problem,) = exc.value.report.problems
-    assert (problem.file, problem.path) == ("a.yaml", "version")
-    assert "1.0.0 already exists with different content" in problem.message
+def test_an_edited_export_imports_as_the_next_version(tenant: Tenant) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition(name="disk_usage"))])
+    edited = make_definition(name="disk_usage", version="1.0.0", description="Other words.")
+    report = run_import(tenant, [Source("a.yaml", None, edited)])
+    (item,) = report.items
+    assert (item.action, item.previous_version, item.version) == ("changed", "1.0.0", "1.0.1")
+    assert item.note.startswith("will be saved as 1.0.1 (your file said 1.0.0")
+    tool = Tool.objects.get(name="disk_usage")
+    assert tool.current_version.version == "1.0.1"
+    assert tool.current_version.description == "Other words."
+
+
+def test_an_edited_export_shows_its_new_version_in_the_preview(
+    client: Any, editor: Any, tenant: Tenant
+) -> None:
+    run_import(tenant, [Source("a.yaml", None, make_definition(name="disk_usage"))])
+    exported = dump_yaml(export_definitions(tenant, Tool.objects.for_tenant(tenant)))
+    assert "version: 1.0.0" in exported
+    edited = exported.replace("Report disk usage", "Report the disk usage")
+    client.force_login(editor)
+    upload = SimpleUploadedFile("export.yaml", edited.encode(), content_type="application/yaml")
+    response = client.post("/import/", {"uploads": [upload]})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = client.get(response.url).content.decode()
+    assert "will be saved as 1.0.1 (your file said 1.0.0" in page
+    assert "0 new, 1 changed, 0 unchanged, 0 problems" in page
 
 
 def test_tool_fields_change_without_a_new_version(tenant: Tenant) -> None:

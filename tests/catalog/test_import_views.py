@@ -427,15 +427,17 @@ def test_another_users_or_tenants_upload_is_a_404(
 
 
 def test_an_apply_refused_because_the_catalog_changed_shows_why_and_saves_nothing(
-    as_editor: Client, tenant: Tenant
+    as_editor: Client, tenant: Tenant, admin: Any
 ) -> None:
     token = stage(as_editor, yaml_file("t.yaml", make_definition(name="ping")))
-    # Meanwhile someone imports a different ping at the same version number.
-    import_now(tenant, make_definition(name="ping", description="Someone else's ping."))
+    # Meanwhile an admin imports a ping of their own, which the editor may not change.
+    import_now(
+        tenant, make_definition(name="ping", description="Admin's ping.", owners=["admin-acme"])
+    )
     before = counts(tenant)
     fragment = as_editor.post(apply_url(token), HTTP_HX_REQUEST="true").content.decode()
     assert "Nothing was imported" in fragment
-    assert "1.0.0 already exists with different content" in fragment
+    assert "&#x27;ping&#x27; belongs to admin-acme" in fragment
     assert counts(tenant) == before
     page = as_editor.get(preview_url(token)).content.decode()
     assert "Fix these and upload again; nothing has been changed." in page

@@ -411,3 +411,16 @@ def test_the_conversion_cache_loads_only_what_it_does_not_hold() -> None:
     cache.get_many(["d"], load)  # evicts the least recently used: "a"
     cache.get_many(["a"], load)
     assert calls[-1] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("disk_usage", "Disk usage"),
+        ("getWeatherByCity", "Get Weather By City"),
+        ("ChatOCR", "Chat OCR"),
+        ("calculate_BMI", "Calculate BMI"),
+    ],
+)
+def test_a_title_reads_a_name_kept_as_written_in_words(name: str, title: str) -> None:
+    assert llm_formats.title_of({"name": name}) == title

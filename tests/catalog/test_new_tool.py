@@ -109,7 +109,7 @@ def test_wizard_saves_a_draft(tenant: Tenant, answers: list[str]) -> None:
 def test_wizard_shows_help_before_each_question(tenant: Tenant, answers: list[str]) -> None:
     output = run(answers, tenant="acme")
 
-    assert "  Unique within the tenant: lower-case letters" in output
+    assert "  Unique within the tenant, ignoring case: letters, digits" in output
     assert "Version [1.0.0]: " in output
 
 
@@ -163,7 +163,7 @@ def test_wizard_overwrites_a_file_when_confirmed(answers: list[str], tmp_path: P
 def test_wizard_reasks_after_bad_name(tenant: Tenant, answers: list[str]) -> None:
     output = run(before(answers, "disk_usage", "Disk Usage"), tenant="acme")
 
-    assert "Error: 'Disk Usage' is not a valid name" in output
+    assert "Error: 'Disk Usage' is not a valid tool name" in output
     assert saved(tenant).tool.name == "disk_usage"
 
 

@@ -609,6 +609,33 @@ def test_database_refuses_a_duplicate_version(tenant: Tenant, editor: Any) -> No
         version.save()
 
 
+def test_a_tool_keeps_its_name_as_written(tenant: Tenant, editor: Any) -> None:
+    assert create(tenant, editor, name="getCurrentTime").name == "getCurrentTime"
+
+
+def test_names_must_differ_in_more_than_case(tenant: Tenant, editor: Any) -> None:
+    create(tenant, editor, name="calculate_BMI")
+    with pytest.raises(DefinitionInvalid) as caught:
+        create(tenant, editor, name="calculate_bmi")
+    assert caught.value.errors[0].message == (
+        "'calculate_bmi' differs only in case from the tool 'calculate_BMI': "
+        "names must differ in more than case"
+    )
+
+
+def test_database_refuses_names_differing_only_in_case(tenant: Tenant, editor: Any) -> None:
+    create(tenant, editor, name="ChatOCR")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tool.objects.create(tenant=tenant, name="chatocr")
+
+
+def test_the_same_name_in_another_case_is_free_in_another_tenant(
+    tenant: Tenant, other_tenant: Tenant, editor: Any, outsider: Any
+) -> None:
+    create(tenant, editor, name="ChatOCR")
+    assert create(other_tenant, outsider, name="chatocr").name == "chatocr"
+
+
 def test_current_version_by_name_is_scoped_to_the_tenant(
     tenant: Tenant, other_tenant: Tenant, editor: Any
 ) -> None:

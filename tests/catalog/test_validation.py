@@ -50,9 +50,17 @@ def test_required_fields_are_named(field: str) -> None:
     assert errors_of(definition) == {field: "is required"}
 
 
-@pytest.mark.parametrize("name", ["Disk", "1disk", "disk usage", "d" * 65, ""])
-def test_name_must_be_a_slug(name: str) -> None:
-    assert "is not a valid name" in errors_of(make_definition(name=name))["name"]
+@pytest.mark.parametrize("name", ["disk usage", "math.gcd", "café", "d" * 65, ""])
+def test_a_name_must_be_legal_in_every_llm_format(name: str) -> None:
+    message = errors_of(make_definition(name=name))["name"]
+    assert message.endswith(
+        "is not a valid tool name: use letters, digits, '_' and '-', at most 64 characters"
+    )
+
+
+@pytest.mark.parametrize("name", ["getWeather", "ChatOCR", "calculate_BMI", "3d-render", "d" * 64])
+def test_a_name_is_kept_in_its_own_case(name: str) -> None:
+    assert "name" not in errors_of(make_definition(name=name))
 
 
 def test_unknown_fields_are_listed() -> None:

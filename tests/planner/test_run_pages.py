@@ -73,6 +73,15 @@ def test_list_filters_by_status_and_tool(client: Client, viewer: Any, tenant: Te
     assert detail(bad) in body and detail(ok) not in body
 
 
+def test_runs_of_a_tool_named_in_capitals_are_found_by_its_name(
+    client: Client, viewer: Any, tenant: Tenant
+) -> None:
+    run = finished(version_of(tenant, "getWeather"))
+    client.force_login(viewer)
+    body = client.get(RUNS, {"tool": "getWeather"}, HTTP_HX_REQUEST="true").content.decode()
+    assert detail(run) in body
+
+
 def test_an_unknown_filter_value_is_a_message_not_a_crash(client: Client, viewer: Any) -> None:
     client.force_login(viewer)
     response = client.get(RUNS, {"status": "exploded"})

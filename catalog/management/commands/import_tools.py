@@ -1,4 +1,4 @@
-"""manage.py import_tools PATH [--tenant SLUG] [--dry-run]"""
+"""manage.py import_tools PATH [--tenant SLUG] [--dry-run] [--partial]"""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would change; change nothing."
         )
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="Import the tools without problems and report the ones left out "
+            "(without it, any problem refuses the whole import).",
+        )
         parser.add_argument("--reason", default="", help="Why; kept in the audit log.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,7 +57,13 @@ class Command(BaseCommand):
                 tenant = Tenant.objects.filter(slug=options["tenant"]).first()
                 if tenant is None:
                     tenant = services.create_tenant(slug=options["tenant"])
-                    self.stdout.write(f"Tenant '{tenant.slug}' is new.")
+                    if options["dry_run"]:
+                        self.stdout.write(
+                            f"Tenant '{tenant.slug}' does not exist; it would be created "
+                            "(a dry run creates nothing)."
+                        )
+                    else:
+                        self.stdout.write(f"Tenant '{tenant.slug}' created.")
                 report = services.import_definitions(
                     tenant,
                     read.sources,
@@ -59,6 +71,7 @@ class Command(BaseCommand):
                     reason=options["reason"],
                     dry_run=options["dry_run"],
                     problems=read.problems,
+                    partial=options["partial"],
                 )
                 # A dry run leaves no trace, not even a new tenant.
                 transaction.set_rollback(options["dry_run"])
@@ -76,9 +89,13 @@ class Command(BaseCommand):
                 detail = f"{item.previous_version} -> {item.version}: " + ", ".join(
                     sorted(item.changes)[:8]
                 )
+            if item.note:
+                detail += f"; {item.note}"
             self.stdout.write(f"  {item.action:9} {item.name} ({detail})")
         for warning in report.warnings:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        for refusal in report.refused:
+            self.stderr.write(f"  left out: {refusal}")
         self._print_problems(report)
         prefix = "Dry run: would import" if report.dry_run else "Imported"
         self.stdout.write(self.style.SUCCESS(f"{prefix}: {report.summary()}."))

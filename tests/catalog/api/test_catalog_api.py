@@ -231,7 +231,7 @@ def test_import_a_yaml_body(tenant: Tenant, editor: Any) -> None:
     assert response.status_code == 200, response.content
     report = response.json()
     assert (report["dry_run"], report["applied"]) == (False, True)
-    assert report["counts"] == {"new": 2, "changed": 0, "unchanged": 0, "problems": 0}
+    assert report["counts"] == {"new": 2, "changed": 0, "unchanged": 0, "refused": 0, "problems": 0}
     assert [i["source"] for i in report["items"]] == ["request.yaml#1", "request.yaml#2"]
     assert set(Tool.objects.values_list("name", flat=True)) == {"alpha", "beta"}
     assert AuditLog.objects.filter(action="import", reason="from git").count() == 2
@@ -308,7 +308,7 @@ def test_one_bad_definition_means_nothing_is_imported(tenant: Tenant, editor: An
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "import_failed"
-    assert error["fields"][0]["path"].startswith("request.yaml#3: runtime")
+    assert error["fields"][0]["path"].startswith("request.yaml#3 (bad): runtime")
     assert snapshot() == (0, 0, 0)
 
 
@@ -458,7 +458,13 @@ def test_an_empty_export_is_an_empty_list(tenant: Tenant, viewer: Any) -> None:
 def test_a_yaml_export_imports_back_unchanged(exported: None, editor: Any) -> None:
     text = text_of(api_as(editor).get(EXPORT))
     response = api_as(editor).post(IMPORT, text, content_type="application/yaml")
-    assert response.json()["counts"] == {"new": 0, "changed": 0, "unchanged": 2, "problems": 0}
+    assert response.json()["counts"] == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 2,
+        "refused": 0,
+        "problems": 0,
+    }
 
 
 def test_export_json_with_the_lists_filters(exported: None, viewer: Any) -> None:
@@ -501,7 +507,13 @@ def test_export_then_import_into_another_tenant_reproduces_the_definitions(
         assert copy == original
     # And importing the same export again changes nothing.
     repeat = api_as(outsider).post(IMPORT, json.dumps(again), content_type="application/json")
-    assert repeat.json()["counts"] == {"new": 0, "changed": 0, "unchanged": 2, "problems": 0}
+    assert repeat.json()["counts"] == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 2,
+        "refused": 0,
+        "problems": 0,
+    }
 
 
 def test_an_import_reports_every_problem_of_every_tool_at_once(tenant: Tenant, editor: Any) -> None:
