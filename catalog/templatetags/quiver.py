@@ -7,13 +7,23 @@ from typing import Any
 
 from django import template
 
+from catalog.word_diff import word_diff
+
 register = template.Library()
+
+
+# A changed value longer than this (or on several lines) is shown as a word diff.
+SHORT_VALUE = 60
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 @register.filter
 def compact_json(value: Any, limit: int = 200) -> str:
     """A value as short JSON for tables and change lists (strings shown without quotes)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = _as_text(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -23,12 +33,11 @@ def change_rows(changes: dict[str, Any] | None) -> list[dict[str, Any]]:
     rows = []
     for path, pair in (changes or {}).items():
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
-        rows.append(
-            {
-                "path": path,
-                "old": old,
-                "new": new,
-                "kind": "added" if old is None else "removed" if new is None else "changed",
-            }
-        )
+        kind = "added" if old is None else "removed" if new is None else "changed"
+        words = []
+        if kind == "changed":
+            old_text, new_text = _as_text(old), _as_text(new)
+            if max(len(old_text), len(new_text)) > SHORT_VALUE or "\n" in old_text + new_text:
+                words = word_diff(old_text, new_text)
+        rows.append({"path": path, "old": old, "new": new, "kind": kind, "words": words})
     return rows
