@@ -131,7 +131,7 @@ def test_form_has_a_field_per_property_chosen_by_type() -> None:
         "verbose": "BooleanField",
         "unit": "TypedChoiceField",
         "notes": "CharField",
-        "mounts": "JSONTextField",
+        "mounts": "ListField",
     }
     assert form.fields["host"].label == "Host name"
     assert form.fields["threshold_pct"].label == "Threshold pct"
