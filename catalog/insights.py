@@ -452,7 +452,7 @@ def recently_changed(tenant: Tenant, limit: int = 10) -> list[Tool]:
         Tool.objects.for_tenant(tenant)
         .live()
         .select_related("current_version")
-        .only("name", "status", "enabled", "updated_at", "current_version__version")
+        .only("name", "status", "enabled", "archived_at", "updated_at", "current_version__version")
         .order_by("-updated_at", "-pk")[:limit]
     )
 

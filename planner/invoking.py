@@ -41,6 +41,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.services.base import Actor, require_role
+from catalog.tool_state import DISABLED, state_of
 from planner import sandbox
 from planner.arguments import ArgumentsInvalid, prepare_arguments
 from planner.tasks import enqueue_execution
@@ -143,7 +144,7 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
         raise ValidationError({"tool": [f"there is no tool named {name!r}"]})
     if found.archived_at is not None:
         raise RunRefused({"tool": [f"{name} is archived; restore it to run it"]})
-    if not found.enabled:
+    if state_of(found) is DISABLED:
         raise RunRefused({"tool": [f"{name} is disabled; enable it to run it"]})
     if version:
         chosen = found.versions.filter(version=version).first()

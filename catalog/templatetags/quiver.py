@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from catalog.models import Tool
+from catalog.tool_state import ToolState, state_of
 from catalog.word_diff import word_diff
 
 register = template.Library()
@@ -41,3 +43,9 @@ def change_rows(changes: dict[str, Any] | None) -> list[dict[str, Any]]:
                 words = word_diff(old_text, new_text)
         rows.append({"path": path, "old": old, "new": new, "kind": kind, "words": words})
     return rows
+
+
+@register.filter
+def tool_state(tool: Tool) -> ToolState:
+    """The tool's one state (label, badge, what agents can do); see catalog.tool_state."""
+    return state_of(tool)

@@ -20,6 +20,7 @@ from catalog.readable import (
     show_value,
 )
 from catalog.tenancy import TenantRequest
+from catalog.tool_state import DISABLED, state_of
 from catalog.views.access import role_required
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
 from planner.invoking import RunRefused, invoke, patterns_of
@@ -100,8 +101,9 @@ def why_not_runnable(tool: Tool) -> str:
     """Why the tool cannot be tried here, in plain words; "" when it can."""
     if tool.is_archived:
         return f"{tool.name} is archived, so it cannot be run. An editor can restore it."
-    if not tool.enabled:
-        return f"{tool.name} is disabled, so it cannot be run. An operator can enable it."
+    if state_of(tool) is DISABLED:
+        who = "An operator can enable it." if not tool.enabled else "An editor can mark it active."
+        return f"{tool.name} is disabled, so it cannot be run. {who}"
     version = tool.current_version
     if version is None:
         return f"{tool.name} has no published version yet. Publish one to try it."
