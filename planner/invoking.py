@@ -40,6 +40,7 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.readable import cost_in_words
 from catalog.services.base import Actor, require_role
 from catalog.tool_state import DISABLED, state_of
 from planner import sandbox
@@ -291,7 +292,8 @@ def check_policy(policy: Policy, *, environment: str) -> None:
         raise RunRefused(
             {
                 "context": [
-                    f"{policy.limited_by} has a cost limit of {policy.max_cost:g} but the "
+                    f"{policy.limited_by} has a cost limit of {cost_in_words(policy.max_cost)} "
+                    "but the "
                     "cost could not be estimated for this context"
                 ]
             }
@@ -302,7 +304,7 @@ def check_policy(policy: Policy, *, environment: str) -> None:
             {
                 "context": [
                     f"the estimated cost {policy.cost:g} is above the limit of "
-                    f"{policy.max_cost:g} (max_cost) of {policy.limited_by}"
+                    f"{cost_in_words(policy.max_cost)} (max_cost) of {policy.limited_by}"
                 ]
             }
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import template
 
-from catalog.models import Tool
+from catalog.models import AuditLog, Tool
+from catalog.readable import value_in_words
 from catalog.tool_state import ToolState, state_of
 from catalog.word_diff import word_diff
 
@@ -36,6 +38,8 @@ def change_rows(changes: dict[str, Any] | None) -> list[dict[str, Any]]:
     for path, pair in (changes or {}).items():
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
         kind = "added" if old is None else "removed" if new is None else "changed"
+        field_name = path.rsplit(".", 1)[-1]
+        old, new = value_in_words(field_name, old), value_in_words(field_name, new)
         words = []
         if kind == "changed":
             old_text, new_text = _as_text(old), _as_text(new)
@@ -49,3 +53,29 @@ def change_rows(changes: dict[str, Any] | None) -> list[dict[str, Any]]:
 def tool_state(tool: Tool) -> ToolState:
     """The tool's one state (label, badge, what agents can do); see catalog.tool_state."""
     return state_of(tool)
+
+
+RUN_REPR = re.compile(r"^run (\d+)\b")
+OBJECT_KINDS = {
+    "tool": "a tool",
+    "toolversion": "a version of a tool",
+    "execution": "a run",
+    "apikey": "an API key",
+    "membership": "a member",
+    "sandboxlimits": "the script limits",
+}
+
+
+@register.filter
+def audit_object(entry: AuditLog) -> str:
+    """What an entry changed, as its line reads after the action: a run by its number
+    ("Approved run #6 of disk_usage"), not "Approved run run 6"."""
+    if entry.object_type == "execution":
+        return RUN_REPR.sub(r"#\1", entry.object_repr)
+    return entry.object_repr
+
+
+@register.filter
+def audit_kind(entry: AuditLog) -> str:
+    """The kind of thing an entry changed, in words."""
+    return OBJECT_KINDS.get(entry.object_type, entry.object_type)

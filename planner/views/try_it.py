@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
 from catalog.readable import (
+    cost_in_words,
     milliseconds_in_words,
+    policy_in_words,
     runtime_in_words,
     seconds_in_words,
-    show_value,
 )
 from catalog.tenancy import TenantRequest
 from catalog.tool_state import DISABLED, state_of
@@ -137,7 +138,7 @@ def build_forms(version: ToolVersion, data: Any = None) -> TryForms:
             key=pattern_key(p),
             time=_time_in_words(p),
             cost=_cost_in_words(p),
-            policy=policy_in_words(p),
+            policy=policy_in_words(p, restrictions_only=True),
             context_form=ContextForm(p, data, prefix=f"ctx{i}"),
         )
         for i, p in enumerate(patterns)
@@ -191,17 +192,6 @@ def place_errors(built: TryForms, error: ValidationError) -> None:
         built.problems += error.messages
 
 
-def policy_in_words(pattern: Pattern) -> list[str]:
-    words = []
-    if pattern.requires_approval:
-        words.append("Needs an admin's approval before it runs")
-    if pattern.max_cost is not None:
-        words.append(f"Cost limit {show_value(pattern.max_cost)}")
-    if not pattern.production_safe:
-        words.append("Not for production")
-    return words
-
-
 def _sample_estimate(pattern: Pattern) -> services.Estimate | None:
     try:
         return services.estimate_for(pattern, {})
@@ -218,4 +208,4 @@ def _time_in_words(pattern: Pattern) -> str:
 def _cost_in_words(pattern: Pattern) -> str:
     estimate = _sample_estimate(pattern)
     cost = estimate.cost if estimate else None
-    return "" if cost is None else f"about {show_value(round(cost, 2))}"
+    return "" if cost is None else f"about {cost_in_words(cost)}"
