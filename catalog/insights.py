@@ -438,7 +438,9 @@ def catalog_counts(tenant: Tenant) -> CatalogCounts:
         if not live:
             continue
         counts.tools += live
-        counts.enabled += live if g["enabled"] else 0
+        # As catalog.tool_state has it: a disabled status hides a tool like the switch.
+        usable = g["enabled"] and g["status"] != ToolStatus.DISABLED
+        counts.enabled += live if usable else 0
         counts.drafts += g["drafts"]
         counts.by_platform[g["platform"]] += live
         counts.by_category[g["category"]] += live

@@ -134,3 +134,19 @@ def test_costs_carry_their_unit_on_try_it_and_the_tool_page(
     assert "above 10 cost units" in try_it
     page = client.get(reverse("catalog:tool_detail", args=["disk_usage"])).content.decode()
     assert "≈ 5 cost units" in page
+
+
+def test_the_queues_own_count_follows_a_decision_made_in_place(
+    client: Client, admin: Any, version: ToolVersion
+) -> None:
+    first = queued(version, requires_approval=True)
+    queued(version, requires_approval=True)
+    client.force_login(admin)
+    assert "2 runs waiting, oldest first." in client.get(QUEUE).content.decode()
+    response = client.post(
+        reverse("planner:run_decide", args=[first.pk]),
+        {"decision": "approve", "back": "queue"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert '<p id="queue-count" class="muted small" hx-swap-oob="true">1 run waiting' in html
