@@ -86,3 +86,14 @@ def test_short_values_still_read_old_to_new(client: Client, viewer: Any, edited:
     client.force_login(viewer)
     html = client.get(reverse("catalog:audit_list")).content.decode()
     assert '<span class="old">1.0.0</span> → <span class="new">1.0.1</span>' in html
+
+
+def test_word_diff_of_two_long_repetitive_texts_stays_fast() -> None:
+    import time
+
+    words = ["disk", "mount", "the", "usage", "of"] * 800
+    old, new = " ".join(words), " ".join([*words[:1500], "NEW", *words[1500:]])
+    started = time.perf_counter()
+    pieces = word_diff(old, new)
+    assert time.perf_counter() - started < 0.5
+    assert Piece("added", "NEW ") in pieces or any("NEW" in p.text for p in pieces)
