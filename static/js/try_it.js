@@ -163,6 +163,12 @@
     } else {
       showRows();
     }
+    if (textarea.disabled) {
+      // People who may not run the tool see what it asks for, but change nothing.
+      editor.querySelectorAll("input, select, button").forEach(function (control) {
+        control.disabled = true;
+      });
+    }
   }
 
   function init(root) {

@@ -93,3 +93,16 @@ def test_lists_are_typed_as_rows_or_as_json_and_bad_items_are_named(
     expect(result).to_contain_text("8080")
     expect(result).to_contain_text("TB")
     shot(page, "result")
+
+
+def test_a_viewer_sees_list_rows_but_cannot_change_them(
+    page: Page, tenant: Tenant, viewer: Any, shot: Shot
+) -> None:
+    make_list_tool(tenant)
+    sign_in(page, viewer.username)
+    page.goto("/tools/list_taker/try/")
+    expect(page.get_by_label("Tags, item 1", exact=True)).to_have_value("a")
+    expect(page.get_by_label("Tags, item 1", exact=True)).to_be_disabled()
+    tags = page.locator(".field", has=page.locator("#id_arg-tags"))
+    expect(tags.get_by_role("button", name="Add a row")).to_be_disabled()
+    shot(page, "viewer")
