@@ -165,8 +165,10 @@ class ToolForm(forms.Form):
         "(lower case).",
         widget=forms.TextInput(attrs=_code_attrs(list="category-options")),
     )
+    # Hiding a tool from agents is the tick box below; a "disabled" status beside a
+    # ticked box would contradict it, so the form does not offer one.
     status = forms.ChoiceField(
-        choices=ToolStatus.choices,
+        choices=[c for c in ToolStatus.choices if c[0] != ToolStatus.DISABLED],
         initial=ToolStatus.ACTIVE,
         help_text="Testing tools are for trying out; deprecated ones are on their way out.",
     )

@@ -438,7 +438,9 @@ def catalog_counts(tenant: Tenant) -> CatalogCounts:
         if not live:
             continue
         counts.tools += live
-        counts.enabled += live if g["enabled"] else 0
+        # As catalog.tool_state has it: a disabled status hides a tool like the switch.
+        usable = g["enabled"] and g["status"] != ToolStatus.DISABLED
+        counts.enabled += live if usable else 0
         counts.drafts += g["drafts"]
         counts.by_platform[g["platform"]] += live
         counts.by_category[g["category"]] += live
@@ -452,7 +454,7 @@ def recently_changed(tenant: Tenant, limit: int = 10) -> list[Tool]:
         Tool.objects.for_tenant(tenant)
         .live()
         .select_related("current_version")
-        .only("name", "status", "enabled", "updated_at", "current_version__version")
+        .only("name", "status", "enabled", "archived_at", "updated_at", "current_version__version")
         .order_by("-updated_at", "-pk")[:limit]
     )
 

@@ -21,6 +21,7 @@ from catalog.definitions import TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tool, ToolStatus, ToolTag
 from catalog.services import Actor, deprecate_tool, disable_tool, enable_tool
+from catalog.tool_state import state_of
 from catalog.transfer import dump_yaml, ordered
 
 PAGE_SIZE = 50
@@ -33,8 +34,8 @@ COLUMNS = (
     ("name", "Name"),
     ("platform", "Platform"),
     ("category", "Category"),
-    ("status", "Status"),
-    ("enabled", "Enabled"),
+    ("status", "State"),
+    ("enabled", "Agents can use it"),
     ("updated_at", "Updated"),
 )
 # Columns whose first click sorts the newest (or "yes") first.
@@ -159,7 +160,7 @@ class ToolRow:
     category: str
     status: str
     status_label: str
-    enabled: bool
+    enabled: bool  # agents can use it (catalog.tool_state), not only the switch
     archived: bool
     version: str
     tags: list[str]
@@ -186,15 +187,16 @@ def _row(tool: Tool) -> ToolRow:
         description = description[: SUMMARY_CHARS - 1].rstrip() + "…"
     tags = [tag.name for tag in tool.tag_list]  # type: ignore[attr-defined]
     version = tool.current_version
+    state = state_of(tool)
     return ToolRow(
         name=tool.name,
         url=reverse("catalog:tool_detail", args=[tool.name]),
         summary=description,
         platform=tool.get_platform_display() or "—",
         category=tool.category or "—",
-        status=tool.status,
-        status_label=tool.get_status_display(),
-        enabled=tool.enabled,
+        status=state.key,
+        status_label=state.label,
+        enabled=state.usable,
         archived=tool.archived_at is not None,
         version=version.version if version else "",
         tags=tags[:TAGS_SHOWN],

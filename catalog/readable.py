@@ -6,12 +6,38 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.expressions import ExpressionError, evaluate, variable_names
-from catalog.models import Pattern, RuntimeKind, ToolVersion
+from catalog.models import Pattern, RuntimeKind, ToolStatus, ToolVersion
 from catalog.sandbox_limits import Limits
+
+# -- stored values -----------------------------------------------------------------------
+
+# A choice's label by field name, so that change summaries show "Awaiting approval", not
+# the stored "awaiting_approval". Each app registers its own choices (telemetry its run
+# statuses, in its AppConfig.ready), as catalog may not import the apps after it.
+_VALUE_WORDS: dict[str, dict[str, str]] = {}
+
+
+def register_value_words(field_name: str, choices: Iterable[tuple[str, str]]) -> None:
+    _VALUE_WORDS.setdefault(field_name, {}).update(choices)
+
+
+def value_in_words(field_name: str, value: Any) -> Any:
+    """A stored value as a person reads it: a choice's label, yes/no for booleans; other
+    values unchanged."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return _VALUE_WORDS.get(field_name, {}).get(value, value)
+    return value
+
+
+register_value_words("status", ToolStatus.choices)
+
 
 # -- parameters --------------------------------------------------------------------------
 
@@ -290,15 +316,30 @@ def estimate_of(expression: str, context_variables: dict[str, Any], unit: str) -
     return Estimate(expression, f"{shown}{unit}", used, "")
 
 
-def policy_in_words(pattern: Pattern) -> list[str]:
-    words = [
-        "Needs a person's approval before it runs"
-        if pattern.requires_approval
-        else "Runs without asking for approval",
-        "Safe to run in production" if pattern.production_safe else "Not safe to run in production",
-    ]
+# Definitions give costs as plain numbers in the tenant's own unit (see the editor's
+# help); every page names that unit the same way.
+COST_UNIT = "cost units"
+
+
+def cost_in_words(cost: float) -> str:
+    """A cost with its unit: "2.5 cost units"."""
+    return f"{show_value(round(cost, 2))} {COST_UNIT}"
+
+
+def policy_in_words(pattern: Pattern, *, restrictions_only: bool = False) -> list[str]:
+    """The pattern's policy in sentences; with ``restrictions_only``, only what holds a
+    run back (Try it lists those next to each way of running)."""
+    words = []
+    if pattern.requires_approval:
+        words.append("Needs an admin's approval before it runs")
+    elif not restrictions_only:
+        words.append("Runs without asking for approval")
+    if not pattern.production_safe:
+        words.append("Not safe to run in production")
+    elif not restrictions_only:
+        words.append("Safe to run in production")
     if pattern.max_cost is not None:
-        words.append(f"Refused when the estimated cost is above {show_value(pattern.max_cost)}")
+        words.append(f"Refused when the estimated cost is above {cost_in_words(pattern.max_cost)}")
     return words
 
 
@@ -373,7 +414,7 @@ def capability_views(version: ToolVersion) -> list[CapabilityView]:
                 PatternView(
                     pattern=p,
                     time=estimate_of(p.time_estimate_ms, variables, " ms"),
-                    cost=estimate_of(p.cost_estimate, variables, ""),
+                    cost=estimate_of(p.cost_estimate, variables, f" {COST_UNIT}"),
                     complexity=complexity_in_words(p.complexity_score),
                     policy=policy_in_words(p),
                     bars=preference_bars(p),

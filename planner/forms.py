@@ -10,6 +10,7 @@ page puts back next to the field they name.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django import forms
@@ -25,6 +26,17 @@ LONG_TEXT_CHARS = 200
 LONG_TEXT_FORMATS = {"textarea", "multiline", "markdown", "text"}
 INPUT_TYPES = {"date": "date", "email": "email", "uri": "url", "url": "url"}
 JSON_EXAMPLES = {"array": '["first", "second"]', "object": '{"name": "value"}'}
+# What a list of each item type looks like, typed as values separated by commas.
+LIST_EXAMPLES = {
+    "integer": ["1", "2", "3"],
+    "number": ["1.5", "2", "3"],
+    "boolean": ["yes", "no"],
+    "string": ["first", "second"],
+    "": ["first", "2"],
+}
+ITEM_KINDS = {"string", "integer", "number", "boolean"}
+YES = {"yes", "true", "1", "on", "y"}
+NO = {"no", "false", "0", "off", "n"}
 
 
 class JSONTextField(forms.CharField):
@@ -56,6 +68,119 @@ class JSONTextField(forms.CharField):
                 code="unsafe_json",
                 params={"where": where, "problem": exc.message},
             ) from None
+
+
+class ListField(JSONTextField):
+    """A list of plain values (numbers, strings, yes/no, allowed values), typed one per
+    line, separated by commas, or as JSON; with scripts on, the page edits it as rows.
+
+    Each item is read by the item schema's type, and every item that cannot be is named:
+    ``item 2: 'x' is not a number``.
+    """
+
+    def __init__(self, item: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = item
+        self.item_kind = _main_type(item) if _main_type(item) in ITEM_KINDS else ""
+        enum = item.get("enum")
+        self.item_choices = enum if isinstance(enum, list) else []
+        attrs = {"rows": 3, "spellcheck": "false", "class": "list-input"}
+        self.widget = forms.Textarea(attrs=attrs)
+        self.widget.attrs["data-list-item"] = json.dumps(
+            {"kind": self.item_kind, "choices": [show_value(v) for v in self.item_choices]}
+        )
+
+    def example(self) -> str:
+        values = [show_value(v) for v in self.item_choices[:2]] or LIST_EXAMPLES[self.item_kind]
+        return ", ".join(values)
+
+    def json_example(self) -> str:
+        if self.item_choices:
+            return json.dumps(self.item_choices[:2], ensure_ascii=False)
+        examples = LIST_EXAMPLES[self.item_kind]
+        return json.dumps([_read_item(v, self.item_kind, []) for v in examples])
+
+    def prepare_value(self, value: Any) -> Any:
+        """A list (a default) as values separated by commas, or as JSON when one holds a
+        comma or is not a plain value."""
+        if isinstance(value, list):
+            shown = [show_value(v) for v in value]
+            plain = all(isinstance(v, str | int | float | bool) for v in value)
+            if plain and not any("," in v or "\n" in v or v != v.strip() for v in shown):
+                return ", ".join(shown)
+            return json.dumps(value, ensure_ascii=False)
+        return super().prepare_value(value)
+
+    def to_python(self, value: Any) -> Any:
+        text = forms.CharField.to_python(self, value)
+        if text is None or text in self.empty_values:
+            return None
+        if text.lstrip().startswith("["):
+            items = super().to_python(text)
+        else:
+            lines = [line.strip() for line in text.splitlines()]
+            pieces = lines if len(lines) > 1 else [p.strip() for p in text.split(",")]
+            items = [p for p in pieces if p]
+        problems: list[str] = []
+        read = [self._read(n, v, problems) for n, v in enumerate(items, start=1)]
+        if problems:
+            raise forms.ValidationError(problems)
+        return read
+
+    def _read(self, number: int, value: Any, problems: list[str]) -> Any:
+        if not isinstance(value, str):
+            return value
+        if self.item_choices and value not in self.item_choices:
+            shown = {show_value(v): v for v in self.item_choices}
+            if value in shown:
+                return shown[value]
+            allowed = ", ".join(shown)
+            problems.append(f"item {number}: '{value}' is not one of the allowed values: {allowed}")
+            return value
+        if self.item_choices:
+            return value
+        return _read_item(value, self.item_kind, problems, number)
+
+
+def _read_item(text: str, kind: str, problems: list[str], number: int = 0) -> Any:
+    """One typed item from its text; a problem naming the item when it cannot be read."""
+    if kind in ("integer", "number"):
+        try:
+            if kind == "integer":
+                return int(text)
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError(text)
+        except ValueError:
+            word = "a whole number" if kind == "integer" else "a number"
+            problems.append(f"item {number}: '{text}' is not {word}")
+            return text
+        return int(value) if value.is_integer() and "." not in text else value
+    if kind == "boolean":
+        if text.lower() in YES | NO:
+            return text.lower() in YES
+        problems.append(f"item {number}: '{text}' is not yes or no")
+        return text
+    if kind == "":
+        # Items of no stated type: numbers and yes/no as JSON reads them, the rest as text.
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        return parsed if isinstance(parsed, int | float | bool) else text
+    return text
+
+
+def _list_item(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The item schema of a list of plain values, or None for a list of objects or lists."""
+    item = spec.get("items", {})
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("enum"), list) and item["enum"]:
+        if all(isinstance(v, str | int | float | bool) for v in item["enum"]):
+            return item
+        return None
+    return item if _main_type(item) in ITEM_KINDS or "type" not in item else None
 
 
 def _main_type(spec: dict[str, Any]) -> str:
@@ -125,15 +250,20 @@ def field_for(name: str, spec: Any, *, required: bool) -> forms.Field:
     elif kind == "boolean":
         # Unticked is an answer (false), so a required flag is never "missing".
         field = forms.BooleanField(required=False)
+    elif kind == "array" and (item := _list_item(spec)) is not None:
+        field = ListField(item, required=required)
     else:
         field = JSONTextField(required=required)
         example = JSON_EXAMPLES.get(kind, "")
+        if kind == "array" and _main_type(spec.get("items") or {}) == "object":
+            example = '[{"name": "value"}]'
         field.widget.attrs["placeholder"] = example
     field.label = str(spec.get("title") or pretty_name(name))
     field.help_text = str(spec.get("description") or "")
     field.limits = limits_in_words(spec)  # type: ignore[attr-defined]
     field.schema_required = required  # type: ignore[attr-defined]
-    field.json = isinstance(field, JSONTextField)  # type: ignore[attr-defined]
+    field.list = isinstance(field, ListField)  # type: ignore[attr-defined]
+    field.json = isinstance(field, JSONTextField) and not field.list  # type: ignore[attr-defined]
     if "default" in spec:
         default = spec["default"]
         field.initial = (

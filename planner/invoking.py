@@ -40,7 +40,9 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.readable import cost_in_words
 from catalog.services.base import Actor, require_role
+from catalog.tool_state import DISABLED, state_of
 from planner import sandbox
 from planner.arguments import ArgumentsInvalid, prepare_arguments
 from planner.tasks import enqueue_execution
@@ -143,7 +145,7 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
         raise ValidationError({"tool": [f"there is no tool named {name!r}"]})
     if found.archived_at is not None:
         raise RunRefused({"tool": [f"{name} is archived; restore it to run it"]})
-    if not found.enabled:
+    if state_of(found) is DISABLED:
         raise RunRefused({"tool": [f"{name} is disabled; enable it to run it"]})
     if version:
         chosen = found.versions.filter(version=version).first()
@@ -290,7 +292,8 @@ def check_policy(policy: Policy, *, environment: str) -> None:
         raise RunRefused(
             {
                 "context": [
-                    f"{policy.limited_by} has a cost limit of {policy.max_cost:g} but the "
+                    f"{policy.limited_by} has a cost limit of {cost_in_words(policy.max_cost)} "
+                    "but the "
                     "cost could not be estimated for this context"
                 ]
             }
@@ -301,7 +304,7 @@ def check_policy(policy: Policy, *, environment: str) -> None:
             {
                 "context": [
                     f"the estimated cost {policy.cost:g} is above the limit of "
-                    f"{policy.max_cost:g} (max_cost) of {policy.limited_by}"
+                    f"{cost_in_words(policy.max_cost)} (max_cost) of {policy.limited_by}"
                 ]
             }
         )

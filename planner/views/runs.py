@@ -81,17 +81,33 @@ ISOLATION_WORDS: dict[str, tuple[str, str, bool]] = {
 # -- what the pages say about a run -------------------------------------------------------
 
 
-def against_estimate(execution: Execution) -> str:
-    """How the time it took compares with the pattern's estimate, in words."""
-    took, estimate = execution.duration_ms, execution.estimated_time_ms
-    if took is None or not estimate or estimate <= 0:
+# Closer to its estimate than this, a run took about as long as estimated, however small
+# the estimate: a 1 ms estimate met by a 72 ms run is not "72 times as long".
+NOTICEABLE_MS = 250
+
+
+def compared_with_estimate(took: float | None, estimate: float | None) -> str:
+    """ "longer", "shorter" or "about" as estimated; "" without both times. A run is
+    longer (shorter) when off by half the estimate and by a noticeable time."""
+    if took is None or estimate is None or estimate < 0:
         return ""
-    ratio = took / estimate
-    if ratio >= 1.5:
-        return f"{ratio:.1f} times as long as estimated"
-    if ratio <= 0.67:
-        return "faster than estimated"
-    return "about as estimated"
+    if abs(took - estimate) < NOTICEABLE_MS:
+        return "about"
+    if took >= 1.5 * estimate:
+        return "longer"
+    if took <= 0.67 * estimate:
+        return "shorter"
+    return "about"
+
+
+def against_estimate(execution: Execution) -> str:
+    """How the time it took compares with the pattern's estimate, in words with a unit."""
+    took, estimate = execution.duration_ms, execution.estimated_time_ms
+    compared = compared_with_estimate(took, estimate)
+    if compared in ("longer", "shorter"):
+        assert took is not None and estimate is not None
+        return f"{milliseconds_in_words(abs(took - estimate))} {compared} than estimated"
+    return "about as estimated" if compared else ""
 
 
 def error_headline(execution: Execution) -> str:
@@ -149,7 +165,7 @@ def run_row(execution: Execution) -> RunRow:
         badge=STATUS_WORDS[execution.status][0],
         took=milliseconds_in_words(took),
         estimate=milliseconds_in_words(estimate),
-        slower=bool(took is not None and estimate and took >= 1.5 * estimate),
+        slower=compared_with_estimate(took, estimate) == "longer",
         summary=result_summary(execution),
         failed=execution.status in (S.FAILED, S.TIMED_OUT, S.REJECTED),
     )
@@ -396,7 +412,7 @@ def run_decide(request: TenantRequest, run_id: int) -> HttpResponse:
     from_queue = request.htmx or form.cleaned_data.get("back") == "queue"
     item = _queue_item(execution, form=form, outcome=outcome, refusal=refusal)
     if request.htmx:
-        return render(request, "planner/approval_queue.html#queue-item", {"item": item})
+        return render(request, "planner/approval_queue.html#decided", {"item": item})
     if form.errors:
         return _queue(request, failed=item) if from_queue else _detail(request, execution, form)
     if refusal:

@@ -14,12 +14,14 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
 from catalog.readable import (
+    cost_in_words,
     milliseconds_in_words,
+    policy_in_words,
     runtime_in_words,
     seconds_in_words,
-    show_value,
 )
 from catalog.tenancy import TenantRequest
+from catalog.tool_state import DISABLED, state_of
 from catalog.views.access import role_required
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
 from planner.invoking import RunRefused, invoke, patterns_of
@@ -100,8 +102,9 @@ def why_not_runnable(tool: Tool) -> str:
     """Why the tool cannot be tried here, in plain words; "" when it can."""
     if tool.is_archived:
         return f"{tool.name} is archived, so it cannot be run. An editor can restore it."
-    if not tool.enabled:
-        return f"{tool.name} is disabled, so it cannot be run. An operator can enable it."
+    if state_of(tool) is DISABLED:
+        who = "An operator can enable it." if not tool.enabled else "An editor can mark it active."
+        return f"{tool.name} is disabled, so it cannot be run. {who}"
     version = tool.current_version
     if version is None:
         return f"{tool.name} has no published version yet. Publish one to try it."
@@ -135,7 +138,7 @@ def build_forms(version: ToolVersion, data: Any = None) -> TryForms:
             key=pattern_key(p),
             time=_time_in_words(p),
             cost=_cost_in_words(p),
-            policy=policy_in_words(p),
+            policy=policy_in_words(p, restrictions_only=True),
             context_form=ContextForm(p, data, prefix=f"ctx{i}"),
         )
         for i, p in enumerate(patterns)
@@ -189,17 +192,6 @@ def place_errors(built: TryForms, error: ValidationError) -> None:
         built.problems += error.messages
 
 
-def policy_in_words(pattern: Pattern) -> list[str]:
-    words = []
-    if pattern.requires_approval:
-        words.append("Needs an admin's approval before it runs")
-    if pattern.max_cost is not None:
-        words.append(f"Cost limit {show_value(pattern.max_cost)}")
-    if not pattern.production_safe:
-        words.append("Not for production")
-    return words
-
-
 def _sample_estimate(pattern: Pattern) -> services.Estimate | None:
     try:
         return services.estimate_for(pattern, {})
@@ -216,4 +208,4 @@ def _time_in_words(pattern: Pattern) -> str:
 def _cost_in_words(pattern: Pattern) -> str:
     estimate = _sample_estimate(pattern)
     cost = estimate.cost if estimate else None
-    return "" if cost is None else f"about {show_value(round(cost, 2))}"
+    return "" if cost is None else f"about {cost_in_words(cost)}"

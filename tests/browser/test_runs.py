@@ -66,9 +66,13 @@ def test_an_admin_decides_runs_and_reads_their_pages(
     expect(page.get_by_role("heading", name="Approvals", level=1)).to_be_visible()
     shot(page, "approval-queue")
 
+    count = nav.locator("[data-approvals-count]")
+    expect(count).to_have_text("2 waiting")
     one = page.locator(f"#queue-run-{first.pk}")
     one.get_by_role("button", name="Approve and run").click()
     expect(page.locator(f"#queue-run-{first.pk}")).to_contain_text("is on its way")
+    expect(count).to_have_text("1 waiting")  # the menu follows the decision
+    expect(page.locator("#queue-count")).to_have_text("1 run waiting, oldest first.")
 
     other = page.locator(f"#queue-run-{second.pk}")
     other.get_by_role("button", name="Reject").click()
@@ -76,6 +80,8 @@ def test_an_admin_decides_runs_and_reads_their_pages(
     page.locator(f"#queue-run-{second.pk}").get_by_label("Why?").fill("Not during business hours")
     page.locator(f"#queue-run-{second.pk}").get_by_role("button", name="Reject").click()
     expect(page.locator(f"#queue-run-{second.pk}")).to_contain_text("will not run")
+    expect(count).to_have_count(0)
+    expect(nav.get_by_role("link", name="Approvals")).to_have_attribute("aria-current", "page")
     shot(page, "approval-queue-decided")
 
     nav.get_by_role("link", name="Runs").click()

@@ -131,7 +131,7 @@ def test_form_has_a_field_per_property_chosen_by_type() -> None:
         "verbose": "BooleanField",
         "unit": "TypedChoiceField",
         "notes": "CharField",
-        "mounts": "JSONTextField",
+        "mounts": "ListField",
     }
     assert form.fields["host"].label == "Host name"
     assert form.fields["threshold_pct"].label == "Threshold pct"
@@ -180,9 +180,9 @@ def test_page_offers_each_pattern_with_estimates_policy_and_context(
     assert re.search(r'value="disk_check/quick"[^>]*checked', html)
     assert "Look at the mounts once." in html and "Walk every directory." in html
     assert "about 220 ms" in html and "about 15 s" in html
-    assert "Cost limit 10" in html
+    assert "Refused when the estimated cost is above 10 cost units" in html
     assert "Needs an admin&#x27;s approval before it runs" in html
-    assert "Not for production" in html
+    assert "Not safe to run in production" in html
     assert re.search(r'name="ctx0-N"[^>]*value="10"|value="10"[^>]*name="ctx0-N"', html)
     assert re.search(r'<option value="development" selected>', html)
 
@@ -294,7 +294,7 @@ def test_a_run_estimated_above_the_cost_limit_is_refused(tenant: Tenant, operato
 
     html = response.content.decode()
     assert "This run was not started" in html
-    assert "the estimated cost 50 is above the limit of 10 (max_cost)" in html
+    assert "the estimated cost 50 is above the limit of 10 cost units (max_cost)" in html
     assert "of pattern &#x27;quick&#x27;" in html
     assert Execution.objects.count() == 0
 
