@@ -86,6 +86,19 @@ response = Client().get("/no-such-page/")
 print(response.status_code)
 print(response.content.decode())
 """
+SERVER_ERROR = """
+import sys
+from django.core.handlers.exception import handle_uncaught_exception
+from django.test import RequestFactory
+from django.urls import get_resolver
+try:
+    raise RuntimeError("the database went away")
+except RuntimeError:
+    request = RequestFactory().get("/tools/")
+    response = handle_uncaught_exception(request, get_resolver(), sys.exc_info())
+print(response.status_code)
+print(response.content.decode())
+"""
 
 
 def test_a_missing_page_is_quivers_own_page_with_the_settings_bin_run_uses(
@@ -99,10 +112,23 @@ def test_a_missing_page_is_quivers_own_page_with_the_settings_bin_run_uses(
     assert "URLconf" not in page and "api/v1/" not in page
 
 
+def test_a_server_error_is_quivers_own_page_with_the_settings_bin_run_uses(
+    tmp_path: Path,
+) -> None:
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = manage("shell", "-v", "0", "-c", SERVER_ERROR, env=env)
+    status, page = result.stdout.split("\n", 1)
+    assert status == "500", result.stderr
+    assert "Something went wrong on our side" in page
+    assert "the database went away" not in page and "Traceback" not in page
+
+
 def test_debug_pages_show_only_when_asked_for(tmp_path: Path) -> None:
     env = {"QUIVER_VAR_DIR": str(tmp_path), "DEBUG": "1"}
-    result = manage("shell", "-v", "0", "-c", NOT_FOUND, env=env)
-    assert "URLconf" in result.stdout, result.stderr
+    assert "URLconf" in manage("shell", "-v", "0", "-c", NOT_FOUND, env=env).stdout
+    assert (
+        "the database went away" in manage("shell", "-v", "0", "-c", SERVER_ERROR, env=env).stdout
+    )
 
 
 def test_embedded_mode_serves_plain_http_without_redirects_or_secure_cookies(
