@@ -55,7 +55,10 @@ class LlmToolsQuerySerializer(serializers.Serializer):
     category = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     tag = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     include_deprecated = serializers.BooleanField(
-        required=False, default=False, help_text="Deprecated tools are left out unless true."
+        required=False,
+        default=False,
+        help_text="Deprecated tools are left out unless true.",
+        error_messages={"invalid": "Use true or false (yes/no, 1/0 and on/off also work)."},
     )
     environment = serializers.ChoiceField(
         choices=llm_export.ENVIRONMENTS,

@@ -181,6 +181,22 @@ def test_a_query_is_accepted_up_to_its_bound_and_refused_beyond_it(
     assert refused.json()["error"]["fields"][0]["path"] == "q"
 
 
+@pytest.mark.parametrize("spelling", ["yes", "True", "1", "on"])
+def test_include_deprecated_takes_the_usual_spellings_of_yes(
+    tenant: Tenant, viewer: User, spelling: str
+) -> None:
+    add_tool(tenant, "disk_old", status="deprecated")
+    assert tool_names(get(viewer, include_deprecated=spelling).json()) == ["disk_old"]
+
+
+def test_a_refused_include_deprecated_says_what_is_valid(tenant: Tenant, viewer: User) -> None:
+    response = get(viewer, include_deprecated="maybe")
+    assert response.status_code == 400
+    [field] = response.json()["error"]["fields"]
+    assert field["path"] == "include_deprecated"
+    assert "true or false" in field["message"]
+
+
 def test_k_limits_the_answer(tenant: Tenant, viewer: User) -> None:
     for i in range(25):
         add_tool(tenant, f"disk_{i:02d}", capabilities=[])
