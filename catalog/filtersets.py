@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters.fields import ChoiceField
 
 from catalog.models import Platform, Tenant, Tool, ToolStatus, ToolTag
 
@@ -16,6 +18,66 @@ ARCHIVED_CHOICES = [
     ("only", "Archived only"),
     ("include", "Include archived"),
 ]
+# The usual ways to write yes and no in a query string (compared ignoring case).
+YES_WORDS = ("yes", "true", "1", "on")
+NO_WORDS = ("no", "false", "0", "off")
+
+
+def yes_no_spellings(yes: str = "yes", no: str = "no") -> dict[str, str]:
+    """Every spelling of yes and no, mapped to the choice it stands for."""
+    return {**dict.fromkeys(YES_WORDS, yes), **dict.fromkeys(NO_WORDS, no)}
+
+
+class SpelledChoiceField(ChoiceField):
+    """A choice that also takes the usual spellings of its values (``true`` for ``yes``),
+    ignoring case, and that names every valid value when it refuses one."""
+
+    def __init__(self, *args: Any, spellings: dict[str, str], **kwargs: Any) -> None:
+        self.spellings = spellings
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value).strip().lower()
+        return self.spellings.get(text, text)
+
+    def validate(self, value: Any) -> None:
+        if value and not self.valid_value(value):
+            raise ValidationError(self.refusal(), code="invalid_choice")
+        super().validate(value)
+
+    def refusal(self) -> str:
+        values = [str(value) for value, _ in self.choices if value != ""]
+        spelled = [word for word in self.spellings if word not in values]
+        words = ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+        text = f"Not a valid value: use {words}"
+        if spelled:
+            text += f" ({', '.join(spelled)} also work"
+            if self.spellings.get("true") not in (None, "yes"):
+                text += f"; true means {self.spellings['true']}"
+            text += ")"
+        return text + "."
+
+
+class SpelledChoiceFilter(django_filters.ChoiceFilter):
+    """A ChoiceFilter whose values may be written the usual other ways (see SpelledChoiceField)."""
+
+    field_class = SpelledChoiceField
+
+
+class YesNoFilter(SpelledChoiceFilter):
+    """A yes/no filter on a boolean field that takes true/false, 1/0 and on/off too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", ENABLED_CHOICES)
+        kwargs.setdefault("spellings", yes_no_spellings())
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value in ("yes", "no"):
+            return qs.filter(**{self.field_name: value == "yes"})
+        return qs
+
+
 SORT_FIELDS = ("name", "platform", "category", "status", "enabled", "updated_at")
 
 
@@ -63,8 +125,15 @@ class ToolFilterSet(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(choices=[])
     status = django_filters.ChoiceFilter(choices=ToolStatus.choices)
     tag = django_filters.CharFilter(method="with_tag", max_length=40)
-    enabled = django_filters.ChoiceFilter(choices=ENABLED_CHOICES, method="by_enabled")
-    archived = django_filters.ChoiceFilter(choices=ARCHIVED_CHOICES, method="by_archived")
+    enabled = SpelledChoiceFilter(
+        choices=ENABLED_CHOICES, spellings=yes_no_spellings(), method="by_enabled"
+    )
+    # archived=yes asks for the archived tools only, as enabled=yes does for enabled ones.
+    archived = SpelledChoiceFilter(
+        choices=ARCHIVED_CHOICES,
+        spellings=yes_no_spellings(yes="only", no="hide"),
+        method="by_archived",
+    )
     ordering = ToolOrdering(fields=SORT_FIELDS)
 
     class Meta:

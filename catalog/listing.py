@@ -115,6 +115,8 @@ def valid_query(filters: ToolFilterSet) -> QueryDict:
     out = QueryDict(mutable=True)
     for key in LIST_KEYS:
         value = filters.form.data.get(key, "")
+        if key in ("enabled", "archived"):  # as the field reads it: true is yes
+            value = filters.form.cleaned_data.get(key) or ""
         if value and key in filters.form.cleaned_data and (key, value) != ("archived", "hide"):
             out[key] = value
     return out

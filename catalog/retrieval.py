@@ -49,6 +49,12 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # -- Text ------------------------------------------------------------------------------
 
+# Agents send long queries (a pasted log, a long instruction): up to QUERY_MAX_CHARS are
+# accepted, and the first QUERY_RANKED_CHARS of them ranked on, which keeps a query's cost
+# bounded (a few thousand characters name the task; the rest of a log repeats it).
+QUERY_MAX_CHARS = 20_000
+QUERY_RANKED_CHARS = 4_000
+
 _WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _CAMEL_WORD = re.compile(r"[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*")
@@ -133,12 +139,34 @@ class ToolIndex:
         return cls([document_tokens(doc, repeats) for doc in documents])
 
     def scores(self, query: str) -> np.ndarray:
-        """The score of every document for ``query`` (zero where nothing matches)."""
+        """The score of every document for ``query`` (zero where nothing matches); only
+        the first QUERY_RANKED_CHARS characters of a longer query count."""
         vocabulary = self._model.vocab_dict if self._model is not None else {}
-        ids = [vocabulary[t] for t in tokenize(query) if t and t in vocabulary]
+        words = tokenize(query[:QUERY_RANKED_CHARS])
+        ids = [vocabulary[t] for t in words if t and t in vocabulary]
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        if self._model.nonoccurrence_array is not None:
+            return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        return self._summed_scores(ids)
+
+    def _summed_scores(self, ids: list[int]) -> np.ndarray:
+        """The same sum as bm25s's, each distinct word's column read once and weighted by
+        its count: a long query repeats its words (a log its every line), and bm25s reads
+        a column for each occurrence."""
+        unique, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        matrix = self._model.scores
+        starts, ends = matrix["indptr"][unique], matrix["indptr"][unique + 1]
+        lengths = ends - starts
+        if not lengths.sum():
+            return np.zeros(self.size, dtype=np.float32)
+        # Positions of every stored score of those columns, in one vector.
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions = np.arange(int(lengths.sum())) + offsets
+        weights = np.repeat(counts, lengths).astype(np.float32)
+        scores = np.zeros(self.size, dtype=np.float32)
+        np.add.at(scores, matrix["indices"][positions], matrix["data"][positions] * weights)
+        return scores
 
 
 def top_k(scores: np.ndarray, k: int, names: Sequence[str]) -> list[tuple[int, float]]:

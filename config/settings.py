@@ -1,8 +1,10 @@
 """Quiver's one settings module, read from the environment.
 
 With nothing set Quiver runs *embedded*: SQLite (WAL) and a generated secret key
-under ``var/``, a filesystem Celery broker, and DEBUG on. Setting ``DATABASE_URL``
-switches to production mode, where anything unsafe must be configured explicitly.
+under ``var/``, and a filesystem Celery broker. Setting ``DATABASE_URL`` switches to
+production mode, where anything unsafe must be configured explicitly. DEBUG is off in
+both unless ``DEBUG=1`` asks for it, so people see Quiver's error pages, never Django's
+technical ones (a 404 of which lists every URL of the site).
 """
 
 import ipaddress
@@ -25,7 +27,7 @@ VAR_DIR = private_var_dir(Path(os.environ.get("QUIVER_VAR_DIR", BASE_DIR / "var"
 env = environ.Env()
 
 EMBEDDED = "DATABASE_URL" not in os.environ
-DEBUG = env.bool("DEBUG", default=EMBEDDED)
+DEBUG = env.bool("DEBUG", default=False)
 
 
 def _embedded_secret_key() -> str:
@@ -185,12 +187,13 @@ else:
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=EMBEDDED or DEBUG)
 
-# Security. Production (DEBUG off) gets the strict defaults `check --deploy` asks for.
+# Security. Production gets the strict defaults `check --deploy` asks for; embedded
+# Quiver serves plain HTTP on this machine, so its cookies cannot be HTTPS-only.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not EMBEDDED:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

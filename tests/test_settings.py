@@ -75,9 +75,71 @@ def test_embedded_mode_keeps_a_generated_secret_key_in_var(tmp_path: Path) -> No
     run = lambda: manage("shell", "-v", "0", "-c", code, env=env).stdout.split()  # noqa: E731
     first, second = run(), run()
     assert first == second
-    assert first[1] == "True"
+    assert first[1] == "False"
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     assert len(first[0]) >= 50
+
+
+NOT_FOUND = """
+from django.test import Client
+response = Client().get("/no-such-page/")
+print(response.status_code)
+print(response.content.decode())
+"""
+SERVER_ERROR = """
+import sys
+from django.core.handlers.exception import handle_uncaught_exception
+from django.test import RequestFactory
+from django.urls import get_resolver
+try:
+    raise RuntimeError("the database went away")
+except RuntimeError:
+    request = RequestFactory().get("/tools/")
+    response = handle_uncaught_exception(request, get_resolver(), sys.exc_info())
+print(response.status_code)
+print(response.content.decode())
+"""
+
+
+def test_a_missing_page_is_quivers_own_page_with_the_settings_bin_run_uses(
+    tmp_path: Path,
+) -> None:
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = manage("shell", "-v", "0", "-c", NOT_FOUND, env=env)
+    status, page = result.stdout.split("\n", 1)
+    assert status == "404", result.stderr
+    assert "We couldn't find that page" in page
+    assert "URLconf" not in page and "api/v1/" not in page
+
+
+def test_a_server_error_is_quivers_own_page_with_the_settings_bin_run_uses(
+    tmp_path: Path,
+) -> None:
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = manage("shell", "-v", "0", "-c", SERVER_ERROR, env=env)
+    status, page = result.stdout.split("\n", 1)
+    assert status == "500", result.stderr
+    assert "Something went wrong on our side" in page
+    assert "the database went away" not in page and "Traceback" not in page
+
+
+def test_debug_pages_show_only_when_asked_for(tmp_path: Path) -> None:
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DEBUG": "1"}
+    assert "URLconf" in manage("shell", "-v", "0", "-c", NOT_FOUND, env=env).stdout
+    assert (
+        "the database went away" in manage("shell", "-v", "0", "-c", SERVER_ERROR, env=env).stdout
+    )
+
+
+def test_embedded_mode_serves_plain_http_without_redirects_or_secure_cookies(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    env = {"QUIVER_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    assert manage("shell", "-v", "0", "-c", code, env=env).stdout.split() == ["False"] * 3
 
 
 @pytest.mark.skipif(

@@ -11,6 +11,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.request import Request
 
 from catalog.api.permissions import api_tenant
+from catalog.filtersets import YesNoFilter
 from catalog.models import Capability, Pattern
 
 
@@ -44,8 +45,8 @@ class PatternFilterSet(django_filters.FilterSet):
     capability = django_filters.CharFilter(
         field_name="capability__name", max_length=64, label="Capability name"
     )
-    requires_approval = django_filters.BooleanFilter()
-    production_safe = django_filters.BooleanFilter()
+    requires_approval = YesNoFilter()
+    production_safe = YesNoFilter()
 
     class Meta:
         model = Pattern

@@ -18,7 +18,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from catalog import llm_export, llm_formats
+from catalog import llm_export, llm_formats, retrieval
 from catalog.api.permissions import api_tenant, role_at_least
 from catalog.models import Platform, Role
 
@@ -35,10 +35,12 @@ class LlmToolsQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=500,
+        max_length=retrieval.QUERY_MAX_CHARS,
         default="",
         help_text="What the agent is asked to do; only the k best-matching tools are returned "
-        "(BM25 over names, descriptions, capabilities, use cases and parameters).",
+        "(BM25 over names, descriptions, capabilities, use cases and parameters). Up to "
+        f"{retrieval.QUERY_MAX_CHARS:,} characters (a pasted log or a long instruction); "
+        f"the first {retrieval.QUERY_RANKED_CHARS:,} are used for ranking.",
     )
     k = serializers.IntegerField(
         required=False,
@@ -53,7 +55,10 @@ class LlmToolsQuerySerializer(serializers.Serializer):
     category = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     tag = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     include_deprecated = serializers.BooleanField(
-        required=False, default=False, help_text="Deprecated tools are left out unless true."
+        required=False,
+        default=False,
+        help_text="Deprecated tools are left out unless true.",
+        error_messages={"invalid": "Use true or false (yes/no, 1/0 and on/off also work)."},
     )
     environment = serializers.ChoiceField(
         choices=llm_export.ENVIRONMENTS,

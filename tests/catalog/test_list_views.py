@@ -156,6 +156,15 @@ def test_each_filter_narrows_the_list(
     assert names_in(signed_in(client, viewer).get(LIST, params)) == expected
 
 
+def test_the_page_reads_true_as_yes_and_shows_it_chosen(
+    client: Client, viewer: Any, catalog: None, tenant: Tenant
+) -> None:
+    services.disable_tool(Tool.objects.get(tenant=tenant, name="disk_usage"), actor=None)
+    response = signed_in(client, viewer).get(LIST, {"enabled": "TRUE"})
+    assert names_in(response) == ["event_log", "ping_host"]
+    assert '<option value="yes" selected>' in response.content.decode()
+
+
 def test_category_choices_are_the_tenants_own(client: Client, viewer: Any, catalog: None) -> None:
     body = signed_in(client, viewer).get(LIST).content.decode()
     select = body[body.index('id="filter-category"') : body.index('id="filter-status"')]

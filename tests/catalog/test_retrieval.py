@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from django.core.cache import caches
 
 from catalog import llm_export, retrieval, revision, services
 from catalog.models import Tenant, Tool
+from catalog.retrieval import QUERY_RANKED_CHARS, ToolIndex, tokenize
 from catalog.transfer import read_path
 from tests.factories import make_definition
 
@@ -244,3 +247,23 @@ def test_after_a_change_only_new_versions_are_read_for_the_index(
 
     assert names(retrieval.search(tenant, "quota")) == ["disk_1"]
     assert read == [["disk_0", "disk_1", "disk_2"], ["disk_1"]]
+
+
+def test_scores_of_a_query_with_repeated_words_equal_bm25s_own() -> None:
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(300)]
+    corpus = [[rng.choice(words) for _ in range(rng.randint(1, 40))] for _ in range(500)]
+    index = ToolIndex(corpus)
+    vocabulary = index._model.vocab_dict
+    for _ in range(50):
+        query = " ".join(rng.choice([*words, "unknown"]) for _ in range(rng.randint(1, 300)))
+        ids = [vocabulary[word] for word in tokenize(query) if word in vocabulary]
+        expected = index._model.get_scores_from_ids(ids)
+        assert np.allclose(index.scores(query), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_only_the_first_ranked_characters_of_a_long_query_count() -> None:
+    index = ToolIndex([["disk", "full"], ["cpu", "busy"]])
+    padding = "x" * QUERY_RANKED_CHARS
+    assert index.scores(padding + " cpu busy").tolist() == [0.0, 0.0]
+    assert index.scores("cpu busy " + padding)[1] > 0

@@ -137,6 +137,9 @@ def test_patterns_are_a_flat_list_with_tool_capability_estimates_and_policy(
         ({"capability": "disk_capacity_check"}, ["all_mounts"]),
         ({"requires_approval": "true"}, ["careful"]),
         ({"tool": "restart", "production_safe": "true"}, ["quick"]),
+        ({"tool": "restart", "production_safe": "No"}, ["careful"]),
+        ({"requires_approval": "1"}, ["careful"]),
+        ({"requires_approval": "off"}, ["all_mounts", "quick"]),
         ({"tool": "nope"}, []),
     ],
 )
@@ -145,6 +148,16 @@ def test_patterns_filter_by_tool_capability_and_policy(
 ) -> None:
     found = rows(api_as(viewer).get(f"{API}/patterns", query))
     assert [p["name"] for p in found] == expected
+
+
+def test_patterns_refuse_a_policy_filter_that_is_not_yes_or_no(
+    patterned: None, viewer: Any
+) -> None:
+    response = api_as(viewer).get(f"{API}/patterns", {"requires_approval": "perhaps"})
+    assert response.status_code == 400
+    [field] = response.json()["error"]["fields"]
+    assert field["path"] == "requires_approval"
+    assert "yes or no" in field["message"]
 
 
 def test_patterns_of_another_tenant_are_not_listed(patterned: None, outsider: Any) -> None:

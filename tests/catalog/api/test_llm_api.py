@@ -141,6 +141,62 @@ def test_q_returns_only_the_best_matches_with_their_scores(tenant: Tenant, viewe
     assert body["matches"][0]["score"] > 0
 
 
+def pasted_log(chars: int) -> str:
+    """A journal an operator pastes whole: the disk filled up, and the writes failed."""
+    lines = [
+        "Please look at this log from web-3 and tell me which volume is almost full.",
+    ]
+    for i in range(200):
+        lines.append(
+            f"May 01 10:{i % 60:02d}:{i % 57:02d} web-3 app[{1000 + i}]: write failed: "
+            "No space left on device (disk usage 100%, mount /var full)"
+        )
+    text = "\n".join(lines)
+    assert len(text) >= chars
+    return text[:chars]
+
+
+def test_a_long_pasted_log_is_accepted_and_ranks_the_right_tool_first(
+    tenant: Tenant, viewer: User
+) -> None:
+    read = read_path(SAMPLE)
+    services.import_definitions(tenant, read.sources, actor=None, problems=read.problems)
+    query = pasted_log(5_000)
+
+    response = get(viewer, q=query, k=5)
+
+    assert response.status_code == 200, response.content
+    assert tool_names(response.json())[0] == "disk_usage"
+
+
+def test_a_query_is_accepted_up_to_its_bound_and_refused_beyond_it(
+    tenant: Tenant, viewer: User
+) -> None:
+    add_tool(tenant, "disk_usage")
+    longest = ("disk full " * 2_000)[:20_000]
+
+    assert get(viewer, q=longest).status_code == 200
+    refused = get(viewer, q=longest + "x")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"][0]["path"] == "q"
+
+
+@pytest.mark.parametrize("spelling", ["yes", "True", "1", "on"])
+def test_include_deprecated_takes_the_usual_spellings_of_yes(
+    tenant: Tenant, viewer: User, spelling: str
+) -> None:
+    add_tool(tenant, "disk_old", status="deprecated")
+    assert tool_names(get(viewer, include_deprecated=spelling).json()) == ["disk_old"]
+
+
+def test_a_refused_include_deprecated_says_what_is_valid(tenant: Tenant, viewer: User) -> None:
+    response = get(viewer, include_deprecated="maybe")
+    assert response.status_code == 400
+    [field] = response.json()["error"]["fields"]
+    assert field["path"] == "include_deprecated"
+    assert "true or false" in field["message"]
+
+
 def test_k_limits_the_answer(tenant: Tenant, viewer: User) -> None:
     for i in range(25):
         add_tool(tenant, f"disk_{i:02d}", capabilities=[])

@@ -132,6 +132,47 @@ def test_list_refuses_bad_query_values_by_name(
     assert [f["path"] for f in error["fields"]] == [path]
 
 
+@pytest.mark.parametrize("spelling", ["yes", "YES", "true", "True", "1", "on", "On"])
+def test_enabled_filter_takes_the_usual_spellings_of_yes(
+    catalog: None, viewer: Any, spelling: str
+) -> None:
+    found = names(api_as(viewer).get(tool_url(), {"enabled": spelling}))
+    assert found == ["disk_usage", "ping", "win_events"]
+
+
+@pytest.mark.parametrize("spelling", ["no", "No", "false", "FALSE", "0", "off"])
+def test_enabled_filter_takes_the_usual_spellings_of_no(
+    catalog: None, viewer: Any, spelling: str
+) -> None:
+    assert names(api_as(viewer).get(tool_url(), {"enabled": spelling})) == ["flaky_probe"]
+
+
+@pytest.mark.parametrize(("spelling", "expected"), [("true", ["old_tool"]), ("0", [])])
+def test_archived_filter_takes_yes_and_no_as_only_and_hide(
+    catalog: None, viewer: Any, spelling: str, expected: list[str]
+) -> None:
+    query = {"q": "old_tool", "archived": spelling}
+    assert names(api_as(viewer).get(tool_url(), query)) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"enabled": "maybe"}, ["yes or no", "true", "false", "1", "0", "on", "off"]),
+        ({"archived": "sometimes"}, ["hide, only or include", "true means only"]),
+    ],
+)
+def test_a_refused_yes_no_value_says_what_is_valid(
+    catalog: None, viewer: Any, query: dict[str, str], words: list[str]
+) -> None:
+    response = api_as(viewer).get(tool_url(), query)
+    assert response.status_code == 400
+    [field] = error_of(response)["fields"]
+    assert field["path"] == next(iter(query))
+    for word in words:
+        assert word in field["message"], field["message"]
+
+
 def test_category_filter_still_works_after_the_schema_was_built(catalog: None, viewer: Any) -> None:
     """Building the OpenAPI schema makes the class's filters build their form fields;
     the category choices (the tenant's own) must not be frozen by it."""
