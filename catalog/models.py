@@ -84,7 +84,7 @@ class SandboxLimits(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"sandbox limits of {self.tenant_id}"
+        return f"script limits of {self.tenant.name}"
 
 
 class MembershipQuerySet(models.QuerySet["Membership"]):

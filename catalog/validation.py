@@ -420,6 +420,52 @@ def check_script(source: str, path: str = "script") -> list[FieldError]:
     return []
 
 
+def _check_script_inputs(d: dict[str, Any]) -> list[FieldError]:
+    """A run calls ``main(**arguments)``: every input must be a parameter of ``main`` it
+    can take by name, and every parameter ``main`` needs must be an input (or a default)."""
+    func = next(
+        node
+        for node in ast.parse(d["script"]).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
+    )
+    args = func.args
+    by_name = {a.arg for a in (*args.args, *args.kwonlyargs)}
+    properties = d["input_schema"].get("properties") or {}
+    errors = []
+    for name in properties:
+        if name in by_name or (args.kwarg is not None and name.isidentifier()):
+            continue
+        path = json_path(["properties", name], "input_schema")
+        if not name.isidentifier():
+            why = "is not a name Python can take: use letters, digits and '_'"
+        else:
+            why = "is not a parameter of the script's main(), so a run could not pass it"
+        errors.append(FieldError(path, f"'{name}' {why}"))
+    positional = [*args.posonlyargs, *args.args]
+    needed = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+    needed += [
+        a.arg
+        for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        if default is None
+    ]
+    for name in needed:
+        if name in {a.arg for a in args.posonlyargs}:
+            errors.append(
+                FieldError(
+                    "script", f"main() takes '{name}' by position only; runs pass inputs by name"
+                )
+            )
+        elif name not in properties and name not in d["defaults"]:
+            errors.append(
+                FieldError(
+                    "script",
+                    f"main() needs '{name}', which is not one of the inputs: add the input, "
+                    "or give the parameter a default value",
+                )
+            )
+    return errors
+
+
 # -- Whole definitions ---------------------------------------------------------------
 
 
@@ -545,7 +591,8 @@ def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
     if kind == "script":
         if not d["script"].strip():
             return [*errors, FieldError("script", "is required when the runtime kind is 'script'")]
-        return [*errors, *check_script(d["script"])]
+        problems = check_script(d["script"])
+        return [*errors, *(problems or _check_script_inputs(d))]
     if d["script"].strip():
         errors.append(
             FieldError("script", f"is only used with runtime kind 'script', not '{kind}'")

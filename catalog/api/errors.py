@@ -21,6 +21,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -237,8 +238,21 @@ class ApiErrorMiddleware:
         code, message = PLAIN_ERRORS.get(
             response.status_code, ("error", response.reason_phrase or "Error.")
         )
+        if response.status_code == 404 and (hint := _without_slash(request.path)):
+            message = f"Not found. The API's paths end without '/': did you mean {hint}?"
         replacement = JsonResponse(error_body(code, message), status=response.status_code)
         for header in KEPT_HEADERS:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+def _without_slash(path: str) -> str:
+    """``path`` without its trailing slash when that is an API route; "" otherwise."""
+    if not path.endswith("/") or path == API_PREFIX:
+        return ""
+    try:
+        resolve(path.rstrip("/"))
+    except Resolver404:
+        return ""
+    return path.rstrip("/")

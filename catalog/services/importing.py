@@ -238,8 +238,13 @@ def _claim_name(
         candidate = name[: 64 - len(suffix)] + suffix
         if candidate.lower() not in seen and taken.get(candidate.lower()) in (None, candidate):
             break
-    why = f"used by {other}" if other is not None else f"taken by the tool '{existing}'"
-    message = f"'{name}' is {why} (names must differ in more than case): imported as '{candidate}'"
+    if other is not None:
+        why = f"{other} is called '{other_name}' already"
+    else:
+        why = f"the tool '{existing}' exists already"
+    message = (
+        f"'{name}' was imported as '{candidate}': {why}, and names must differ in more than case"
+    )
     report.warnings.append(Problem(source.label, "name", message, candidate))
     report.renamed[source.label] = message
     d["name"] = candidate

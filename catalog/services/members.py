@@ -301,9 +301,9 @@ def _not_a_server_admin(membership: Membership, doing: str) -> None:
         raise ValidationError(
             {
                 "role": [
-                    f"{name} administers this whole Quiver server and keeps every right in "
-                    f"every tenant; whoever runs the server must take that away (in /admin/ "
-                    f"or with manage.py) before you can {doing}."
+                    f"{name} administers this whole Quiver server (the login made when it "
+                    f"was set up), so they are an admin everywhere whatever their role here: "
+                    f"you cannot {doing}. Give the work to another member instead."
                 ]
             }
         )

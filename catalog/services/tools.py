@@ -203,6 +203,17 @@ def _publish(
         raise ValidationError(
             {"version": [f"{version.version} is already published; roll back to it instead"]}
         )
+    current = tool.current_version
+    if current is not None and semver_key(version.version) < semver_key(current.version):
+        raise ValidationError(
+            {
+                "version": [
+                    f"{version.version} is older than the current version {current.version}: "
+                    "publishing it would take agents back. Edit the current version instead, "
+                    "or discard this draft"
+                ]
+            }
+        )
     require_within_limits(actor, tool, version)
     previous = tool.current_version
     version.state = VersionState.PUBLISHED
@@ -236,17 +247,17 @@ def require_within_limits(actor: Actor, tool: Tool, version: ToolVersion) -> Non
     if limits and version.network_allowed and not limits.network:
         errors["runtime.network"] = [
             f"{label} lets its script use the network, which this tenant's admins have "
-            "turned off (Settings → Script limits); it is kept as a draft"
+            "turned off (Settings → Script limits)"
         ]
     elif version.network_allowed and role_of(actor, tool.tenant) != Role.ADMIN:
         errors["runtime.network"] = [
             f"{label} lets its script use the network, so an admin of this tenant must "
-            "publish it; it is kept as a draft for them"
+            "publish it (save it as a draft for them)"
         ]
     if limits and version.memory_mb > limits.memory_mb:
         errors["runtime.memory_mb"] = [
             f"{label} asks for {version.memory_mb} MB, more than this tenant allows a run "
-            f"({limits.memory_mb} MB, Settings → Script limits); it is kept as a draft"
+            f"({limits.memory_mb} MB, Settings → Script limits): lower its memory limit"
         ]
     if errors:
         raise ValidationError(errors)

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import readable, sandbox_limits, services
-from catalog.definitions import content_of, diff
+from catalog.definitions import content_of, diff, semver_key
 from catalog.insights import tool_warnings
 from catalog.models import (
     AuditLog,
@@ -268,6 +268,14 @@ def _detail_page(
             for v in versions
             if v.state == VersionState.PUBLISHED and current is not None and v.pk != current.pk
         ],
+        # Drafts older than the current version cannot be published (the service says why).
+        "older_drafts": {
+            v.version
+            for v in versions
+            if v.state == VersionState.DRAFT
+            and current is not None
+            and semver_key(v.version) < semver_key(current.version)
+        },
         "open_dialog": open_dialog,
         "open_form": open_form,
     }

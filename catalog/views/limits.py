@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from catalog import sandbox_limits
-from catalog.models import Role, SandboxLimits
+from catalog.models import Role, RuntimeKind, SandboxLimits, Tool
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
 from catalog.tenancy import TenantRequest
 from catalog.views.access import client_ip, role_required
@@ -94,12 +94,29 @@ def script_limits(request: TenantRequest) -> HttpResponse:
             return redirect("catalog:script_limits")
     else:
         form = ScriptLimitsForm(initial=ScriptLimitsForm.initial_of(row), machine=machine)
+    effective = sandbox_limits.narrowed(row)
+    scripts = (
+        Tool.objects.for_tenant(request.tenant)
+        .filter(archived_at__isnull=True, current_version__runtime_kind=RuntimeKind.SCRIPT)
+        .order_by("name")
+    )
     context = {
         "form": form,
         "limits": row,
         "machine": machine,
-        "effective": sandbox_limits.narrowed(row),
+        "effective": effective,
         "may_change": request.role == Role.ADMIN,
+        # The tools these limits hold back, so an admin sees what a change does.
+        "over_memory": list(
+            scripts.filter(current_version__memory_mb__gt=effective.memory_mb).values_list(
+                "name", flat=True
+            )
+        ),
+        "network_refused": []
+        if effective.network
+        else list(
+            scripts.filter(current_version__network_allowed=True).values_list("name", flat=True)
+        ),
     }
     return render(request, "catalog/script_limits.html", context)
 

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
+from catalog import sandbox_limits
 from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
 from catalog.readable import (
     cost_in_words,
@@ -120,12 +121,17 @@ def isolation_of(version: ToolVersion | None) -> dict[str, Any]:
     """How a run of ``version`` is kept apart from the server, for the page to explain."""
     if version is None or version.runtime_kind == RuntimeKind.NONE:
         return {}
+    # What a run gets: the tenant's limits may hold a script back (catalog.sandbox_limits).
+    allowed = sandbox_limits.effective(version.tool.tenant_id)
+    memory_mb = version.memory_mb
+    if version.runtime_kind == RuntimeKind.SCRIPT:
+        memory_mb = min(memory_mb, allowed.memory_mb)
     return {
         "kind": version.runtime_kind,
         "sandboxed": isolation_level() == BUBBLEWRAP,
-        "limits": f"{seconds_in_words(version.timeout_s)} and {version.memory_mb} MB of memory",
+        "limits": f"{seconds_in_words(version.timeout_s)} and {memory_mb} MB of memory",
         "network": version.network_allowed,
-        "runtime": runtime_in_words(version),
+        "runtime": runtime_in_words(version, allowed),
     }
 
 

@@ -178,3 +178,32 @@ def test_audit_list_queries_are_bounded(
     client.force_login(viewer)
     with django_assert_max_num_queries(8):
         client.get(AUDIT)
+
+
+@pytest.mark.django_db
+def test_the_log_reads_in_words_not_stored_values(
+    client: Client, tenant: Tenant, admin: Any, viewer: Any
+) -> None:
+    """No hashes, no ISO timestamps, no row ids: what a person did, in their words."""
+    services.create_tool(tenant, definition=make_definition(), actor=admin)
+    key, _ = services.create_api_key(tenant, name="nightly", role="viewer", actor=admin)
+    services.revoke_api_key(key, actor=admin)
+    services.set_sandbox_limits(
+        tenant, network=False, internal_networks=None, max_memory_mb=128, revision=0, actor=admin
+    )
+    membership = tenant.memberships.get(user=viewer)
+    services.remove_member(membership, actor=admin)
+    client.force_login(admin)
+
+    html = client.get(reverse("catalog:audit_list")).content.decode()
+
+    assert "content_hash" not in html
+    assert "revoked_at" not in html, html[
+        html.find("revoked_at") - 300 : html.find("revoked_at") + 100
+    ]
+    assert f"script limits of {tenant.name}" in html
+    assert "Removed member</span>" in html and viewer.get_username() in html
+    assert "most memory a run may use (MB)" in html
+    entry = AuditLog.objects.get(action=AuditAction.MEMBERSHIP, changes__role__1=None)
+    detail = client.get(reverse("catalog:audit_detail", args=[entry.pk])).content.decode()
+    assert f"removed member {viewer.get_username()}" in detail

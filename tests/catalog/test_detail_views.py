@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -437,3 +438,25 @@ def test_never_published_tool_shows_its_draft(
     assert "Not published yet" in html
     assert "Never published" in html
     assert "threshold_pct" in html
+
+
+@pytest.mark.django_db
+def test_a_draft_older_than_the_current_version_cannot_be_published(
+    client: Client, tenant: Tenant, editor: Any
+) -> None:
+    """Saved as a draft, edited, then the edit published: the first draft stays, but
+    publishing it would take agents back, so it is refused and not offered."""
+    tool = services.create_tool(tenant, definition=make_definition(), actor=editor)
+    first = tool.head_version
+    definition = make_definition(description="Report disk usage, the largest mounts first.")
+    definition.pop("name")
+    definition.pop("version", None)
+    newer = services.edit_tool(tool, definition=definition, base_version=first, actor=editor)
+    services.publish_version(newer, actor=editor)
+
+    with pytest.raises(ValidationError, match="older than the current version"):
+        services.publish_version(first, actor=editor)
+    client.force_login(editor)
+    html = client.get(reverse("catalog:tool_detail", args=[tool.name])).content.decode()
+    assert "Older than the current version: edit that one instead." in html
+    assert f'data-dialog="publish-{first.version}"' not in html

@@ -67,10 +67,10 @@ def test_a_public_style_list_imports_every_tool_under_its_own_name(
     assert "Imported: 400 new, 0 changed, 0 unchanged, 0 problem(s)." in out
     assert '"math.gcd" → "math_gcd"' in out
     assert (
-        "'calculate_bmi' is used by tools.json#393 (names must differ in more than case): "
-        "imported as 'calculate_bmi_2'"
+        "'calculate_bmi' was imported as 'calculate_bmi_2': tools.json#393 is called "
+        "'calculate_BMI' already, and names must differ in more than case"
     ) in out
-    assert "'math_gcd' is used by tools.json#395" in out
+    assert "'math_gcd' was imported as 'math_gcd_2': tools.json#395 is called 'math_gcd'" in out
     # The schema habits, each normalised once and said.
     assert '"ArrayList" → "array"' in out
     assert '"" removed: with no type given, any value is allowed' in out
@@ -96,11 +96,11 @@ def test_a_name_taken_in_another_case_gets_a_suffix_on_import(tenant: Tenant) ->
     (item,) = report.items
     assert item.name == "gettime_2"
     assert item.note == (
-        "'gettime' is taken by the tool 'getTime' (names must differ in more than case): "
-        "imported as 'gettime_2'"
+        "'gettime' was imported as 'gettime_2': the tool 'getTime' exists already, and "
+        "names must differ in more than case"
     )
     (warning,) = [w for w in report.warnings if w.tool == "gettime_2"]
-    assert "taken by the tool 'getTime'" in warning.message
+    assert "the tool 'getTime' exists already" in warning.message
 
 
 def test_a_quiver_definition_differing_only_in_case_is_a_problem(tenant: Tenant) -> None:

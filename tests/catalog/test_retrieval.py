@@ -123,6 +123,7 @@ def test_search_reads_names_descriptions_use_cases_and_parameters(tenant: Tenant
             "type": "object",
             "properties": {"endpoint": {"type": "string", "description": "host:port to dial"}},
         },
+        script="def main(endpoint):\n    return {}\n",
     )
 
     assert names(retrieval.search(tenant, "disk"))[0] == "disk_usage"

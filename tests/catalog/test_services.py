@@ -149,6 +149,7 @@ def test_edit_suggests_a_minor_bump_for_a_new_input(tenant: Tenant, editor: Any)
     tool = create(tenant, editor)
     definition = edited(tool)
     definition["input_schema"]["properties"]["mount"] = {"type": "string"}
+    definition["script"] = "def main(threshold_pct=80, mount='/'):\n    return {}\n"
     draft = services.edit_tool(
         tool, definition=definition, base_version=tool.current_version, actor=editor
     )

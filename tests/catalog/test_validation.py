@@ -355,3 +355,44 @@ def test_a_definition_that_is_wrong_everywhere_still_reports_without_crashing() 
         assert errors and all(e.message for e in errors)
     paths = [e.path for e in validate_definition(broken)]
     assert "script" in paths and "runtime.timeout_s" in paths
+
+
+HOST = "input_schema.properties.host"
+
+
+@pytest.mark.parametrize(
+    ("script", "properties", "defaults", "expected"),
+    [
+        # An input main() cannot take by name: a run would fail with a TypeError.
+        (
+            "def main(host):\n    return 1\n",
+            ["host", "count"],
+            {},
+            ["input_schema.properties.count"],
+        ),
+        (
+            "def main(**rest):\n    return 1\n",
+            ["host", "bad name"],
+            {},
+            ["input_schema.properties.bad name"],
+        ),
+        # A parameter main() needs that no input gives.
+        ("def main(host, port):\n    return 1\n", ["host"], {}, ["script"]),
+        ("def main(host, *, port):\n    return 1\n", ["host"], {}, ["script"]),
+        ("def main(host, /):\n    return 1\n", ["host"], {}, [HOST, "script"]),
+        # What fits: defaults, **kwargs, a default value for what is not an input.
+        ("def main(host, port=22):\n    return 1\n", ["host"], {}, []),
+        ("def main(host, port):\n    return 1\n", ["host"], {"port": 22}, []),
+        ("def main(**rest):\n    return 1\n", ["host", "port"], {}, []),
+    ],
+)
+def test_a_scripts_inputs_must_fit_its_main(
+    script: str, properties: list[str], defaults: dict, expected: list[str]
+) -> None:
+    definition = make_definition(
+        script=script,
+        input_schema={"type": "object", "properties": {p: {"type": "string"} for p in properties}},
+        defaults=defaults,
+        capabilities=[],
+    )
+    assert [e.path for e in validate_definition(definition)] == expected

@@ -402,3 +402,28 @@ def test_the_tool_page_says_where_the_tenants_limits_hold_a_script_back(
     html = client.get(reverse("catalog:tool_detail", args=[tool.name])).content.decode()
     assert "256 MB memory (its runs get 128 MB, this tenant&#x27;s limit)" in html
     assert "network access, which this tenant has turned off: it is not run" in html
+
+
+@pytest.mark.django_db
+def test_try_it_says_the_memory_a_run_really_gets(
+    tenant: Tenant, admin: Any, client: Client, machine: Any
+) -> None:
+    tool = published(tenant, admin, script=DOUBLE, runtime=SCRIPT)
+    narrow(tenant, admin, max_memory_mb=128)
+    client.force_login(admin)
+    html = client.get(reverse("planner:try_it", args=[tool.name])).content.decode()
+    assert "128 MB of memory" in html and "256 MB of memory" not in html
+
+
+@pytest.mark.django_db
+def test_the_page_names_the_tools_the_limits_hold_back(
+    tenant: Tenant, admin: Any, client: Client, machine: Any
+) -> None:
+    published(tenant, admin, name="big_one", script=DOUBLE, runtime={**SCRIPT, "memory_mb": 512})
+    published(tenant, admin, name="small_one", script=DOUBLE, runtime=SCRIPT)
+    published(tenant, admin, name="caller", script=DOUBLE, runtime={**SCRIPT, "network": True})
+    narrow(tenant, admin, network=False, max_memory_mb=300)
+    client.force_login(admin)
+    html = client.get(reverse("catalog:script_limits")).content.decode()
+    assert "1 tool asks for more memory than this, so its runs get 300 MB: big_one." in html
+    assert "1 tool uses the network, so it is not run: caller." in html

@@ -568,3 +568,12 @@ def test_a_new_tool_through_the_api_reports_every_problem_at_once(
     assert response.status_code == 400
     paths = sorted(f["path"] for f in error_of(response)["fields"])
     assert paths == ["name", "owners", "runtime.timeout_s", "script"]
+
+
+@pytest.mark.django_db
+def test_a_path_with_a_trailing_slash_says_which_path_was_meant(viewer: Any) -> None:
+    response = api_as(viewer).get("/api/v1/tools/")
+    assert response.status_code == 404
+    assert "did you mean /api/v1/tools?" in response.json()["error"]["message"]
+    unknown = api_as(viewer).get("/api/v1/nothing-here/")
+    assert unknown.json()["error"]["message"] == "Not found."
