@@ -17,7 +17,7 @@ from django.urls import reverse_lazy
 
 from catalog import safe_data
 from catalog.definitions import TOOL_NAME_RULE
-from catalog.models import Platform, RuntimeKind, ToolStatus
+from catalog.models import REASON_MAX_LENGTH, Platform, RuntimeKind, ToolStatus
 
 DEPENDENCY_TYPES = [
     ("binary", "Program (binary)"),
@@ -282,7 +282,7 @@ class ToolForm(forms.Form):
     )
     reason = forms.CharField(
         label="Reason for this change",
-        max_length=2000,
+        max_length=REASON_MAX_LENGTH,
         required=False,
         help_text="A sentence for the audit log, e.g. 'Add a timeout input for slow hosts'.",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from catalog.definitions import TOOL_NAME
 from catalog.filtersets import ToolFilterSet
-from catalog.models import Role, Tool, ToolStatus, ToolTag
+from catalog.models import REASON_MAX_LENGTH, Role, Tool, ToolStatus, ToolTag
 from catalog.services import Actor, deprecate_tool, disable_tool, enable_tool
 from catalog.tool_state import state_of
 from catalog.transfer import dump_yaml, ordered
@@ -88,7 +88,7 @@ class BulkForm(forms.Form):
     name = NameListField()
     reason = forms.CharField(
         required=False,
-        max_length=1000,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional. Saved in the audit log with each change.",
     )

@@ -396,6 +396,11 @@ class AuditAction(models.TextChoices):
     SANDBOX_LIMITS = "sandbox_limits", "Changed script limits"
 
 
+# The longest reason a person may give for a change (the audit log keeps it); every form
+# and endpoint that asks for one holds to it.
+REASON_MAX_LENGTH = 500
+
+
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):
     def for_tenant(self, tenant: Tenant) -> AuditLogQuerySet:
         return self.filter(tenant=tenant)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 
+from catalog.models import REASON_MAX_LENGTH
 from catalog.services import ImportReport
 from catalog.transfer import (
     MAX_FILE_BYTES,
@@ -213,7 +214,7 @@ class ImportForm(forms.Form):
     reason = forms.CharField(
         label="Reason",
         required=False,
-        max_length=500,
+        max_length=REASON_MAX_LENGTH,
         help_text="Optional. Kept in the audit log with every tool this import changes.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. quarterly refresh from ops repo"}),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,14 @@ def test_a_var_folder_left_readable_is_tightened_at_start(tmp_path: Path) -> Non
 
     assert result.returncode == 0, result.stderr
     assert loose_modes(var) == {}
+
+
+def test_the_package_lists_only_apps_that_exist() -> None:
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for pattern in found["packages"]["find"]["include"]:
+        assert (ROOT / pattern.rstrip("*") / "__init__.py").exists(), pattern
+
+
+def test_the_readme_points_nowhere_outside_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "../" not in readme

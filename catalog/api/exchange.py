@@ -29,14 +29,13 @@ from catalog import services
 from catalog.api import examples
 from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.serializers import (
-    REASON_MAX,
     DefinitionSerializer,
     ImportReportSerializer,
     ImportUploadSerializer,
 )
 from catalog.filtersets import ToolFilterSet
 from catalog.listing import export_chunks
-from catalog.models import Role, Tenant, Tool
+from catalog.models import REASON_MAX_LENGTH, Role, Tenant, Tool
 from catalog.selectors import export_definitions
 from catalog.transfer import MAX_FILE_BYTES, ReadResult, dump_yaml, read_bytes
 from catalog.uploads import MAX_UPLOAD_FILES, preview_of, read_uploads
@@ -91,7 +90,7 @@ class ImportQuerySerializer(serializers.Serializer):
         required=False, default=False, help_text="Only say what would change."
     )
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=REASON_MAX
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
     )
     partial = serializers.BooleanField(
         required=False,
@@ -176,7 +175,7 @@ def _read(request: Request) -> tuple[ReadResult, str]:
         raise ValidationError(
             {"files": [f"send at most {MAX_UPLOAD_FILES} files, or put them in a zip"]}
         )
-    reason = str(data.get("reason", "") or "")[:REASON_MAX] if hasattr(data, "get") else ""
+    reason = str(data.get("reason", "") or "")[:REASON_MAX_LENGTH] if hasattr(data, "get") else ""
     return read_uploads(files), reason
 
 

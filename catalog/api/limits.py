@@ -23,7 +23,7 @@ from catalog import sandbox_limits
 from catalog.api.errors import PreconditionFailed, PreconditionRequired
 from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.schema import error_response
-from catalog.models import Role, SandboxLimits, Tenant
+from catalog.models import REASON_MAX_LENGTH, Role, SandboxLimits, Tenant
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
 from catalog.views.access import client_ip
 
@@ -47,7 +47,10 @@ class LimitsChangeSerializer(LimitsSerializer):
         min_value=0, required=False, help_text="The revision you read (or send its ETag)."
     )
     reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, help_text="For the audit log."
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX_LENGTH,
+        help_text="For the audit log.",
     )
 
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from catalog.api.errors import PreconditionFailed
 from catalog.api.permissions import api_role, api_tenant, role_at_least
 from catalog.api.schema import error_response
-from catalog.models import Membership, Role
+from catalog.models import REASON_MAX_LENGTH, Membership, Role
 from catalog.services import (
     add_member,
     change_member_role,
@@ -85,7 +85,10 @@ class MemberAddSerializer(serializers.Serializer):
         "`password` returns a generated password. Either is in this response only.",
     )
     reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, help_text="For the audit log."
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX_LENGTH,
+        help_text="For the audit log.",
     )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +119,10 @@ class MemberCreatedSerializer(MemberSerializer):
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, help_text="For the audit log."
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX_LENGTH,
+        help_text="For the audit log.",
     )
 
 

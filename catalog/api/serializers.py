@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from catalog.definitions import TOOL_NAME
 from catalog.models import (
+    REASON_MAX_LENGTH,
     AuditAction,
     AuditLog,
     Platform,
@@ -27,7 +28,6 @@ from catalog.models import (
 )
 from catalog.selectors import pattern_definition
 
-REASON_MAX = 500
 NAME_PATTERN = TOOL_NAME
 
 # -- a tool definition --------------------------------------------------------------------
@@ -229,7 +229,7 @@ class VersionDetailSerializer(VersionSerializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=REASON_MAX,
+        max_length=REASON_MAX_LENGTH,
         required=False,
         allow_blank=True,
         default="",
@@ -274,7 +274,7 @@ class PublishSerializer(ReasonSerializer):
 
 class RollbackSerializer(serializers.Serializer):
     to_version = serializers.CharField(max_length=64, help_text="A version published before.")
-    reason = serializers.CharField(max_length=REASON_MAX, help_text="Why; required.")
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why; required.")
 
 
 class ValidateSerializer(serializers.Serializer):
@@ -399,7 +399,7 @@ class ImportUploadSerializer(serializers.Serializer):
     """A multipart upload: YAML, JSON or zip files under ``files``."""
 
     files = serializers.ListField(child=serializers.FileField())
-    reason = serializers.CharField(required=False, max_length=REASON_MAX)
+    reason = serializers.CharField(required=False, max_length=REASON_MAX_LENGTH)
 
 
 # -- audit ---------------------------------------------------------------------------------

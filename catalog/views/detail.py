@@ -20,6 +20,7 @@ from catalog import readable, sandbox_limits, services
 from catalog.definitions import content_of, diff, semver_key
 from catalog.insights import tool_warnings
 from catalog.models import (
+    REASON_MAX_LENGTH,
     AuditLog,
     Capability,
     Pattern,
@@ -43,11 +44,13 @@ REASON_REQUIRED = "Say why in a few words; it goes into the audit log."
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
 
 
 class RequiredReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, error_messages={"required": REASON_REQUIRED})
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, error_messages={"required": REASON_REQUIRED}
+    )
 
 
 class VersionChoiceForm(forms.Form):
@@ -67,7 +70,9 @@ class VersionChoiceForm(forms.Form):
 
 class RollbackForm(VersionChoiceForm):
     version_fields = ("to_version",)
-    reason = forms.CharField(max_length=500, error_messages={"required": REASON_REQUIRED})
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, error_messages={"required": REASON_REQUIRED}
+    )
 
 
 class CompareForm(VersionChoiceForm):
@@ -173,7 +178,7 @@ STATE_ACTIONS = {
 
 class StateForm(forms.Form):
     action = forms.ChoiceField(choices=[(k, a.label) for k, a in STATE_ACTIONS.items()])
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
 
 
 # -- loading -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from catalog import sandbox_limits
-from catalog.models import Role, RuntimeKind, SandboxLimits, Tool
+from catalog.models import REASON_MAX_LENGTH, Role, RuntimeKind, SandboxLimits, Tool
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
 from catalog.tenancy import TenantRequest
 from catalog.views.access import client_ip, role_required
@@ -44,7 +44,10 @@ class ScriptLimitsForm(forms.Form):
         min_value=sandbox_limits.MIN_MEMORY_MB,
     )
     reason = forms.CharField(
-        required=False, max_length=500, label="Why (for the audit log)", help_text="Optional."
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        label="Why (for the audit log)",
+        help_text="Optional.",
     )
     revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from catalog.api.serializers import REASON_MAX
+from catalog.models import REASON_MAX_LENGTH
 from planner.invoking import MAX_WAIT_S
 from telemetry.models import Environment, Execution
 
@@ -63,7 +63,7 @@ class RunRequestSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=REASON_MAX, help_text="Why the run is refused; kept in the audit log."
+        max_length=REASON_MAX_LENGTH, help_text="Why the run is refused; kept in the audit log."
     )
 
 

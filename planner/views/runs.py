@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.models import Membership, Role
+from catalog.models import REASON_MAX_LENGTH, Membership, Role
 from catalog.readable import milliseconds_in_words
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
@@ -210,12 +210,12 @@ BOUND_LABELS = {
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(required=False, max_length=1000)
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
 
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    reason = forms.CharField(required=False, max_length=1000)
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
     back = forms.ChoiceField(choices=[("detail", "detail"), ("queue", "queue")], required=False)
 
     def clean(self) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
-from catalog.models import AuditAction, AuditLog, Tenant, ToolVersion
+from catalog.models import REASON_MAX_LENGTH, AuditAction, AuditLog, Tenant, ToolVersion
 from catalog.readable import milliseconds_in_words
 from catalog.services import create_tool
 from telemetry.models import Execution, ExecutionStatus
@@ -321,3 +322,26 @@ def test_a_clean_run_is_not_flagged(version: ToolVersion) -> None:
     run = finished(version, result={"name": "naïve 😀"}, stdout="ok")
     run.refresh_from_db()
     assert run.result == {"name": "naïve 😀"} and not run.text_replaced
+
+
+def test_a_reason_has_the_same_limit_on_the_page_as_in_the_api(
+    client: Client, admin: Any, version: ToolVersion
+) -> None:
+    """One limit for a reason everywhere (the audit log's): a page took twice the API's."""
+    run = queued(version, requires_approval=True)
+    client.force_login(admin)
+    decide = reverse("planner:run_decide", args=[run.pk])
+    too_long = "x" * (REASON_MAX_LENGTH + 1)
+    response = client.post(decide, {"decision": "reject", "reason": too_long, "back": "queue"})
+    assert (
+        response.status_code == 200 and f'id="reason-{run.pk}-errors"' in response.content.decode()
+    )
+    run.refresh_from_db()
+    assert run.status == S.AWAITING_APPROVAL
+    api = APIClient()
+    api.force_login(admin)
+    refused = api.post(f"/api/v1/executions/{run.pk}/reject", {"reason": too_long}, format="json")
+    assert refused.status_code == 400
+    fitting = "x" * REASON_MAX_LENGTH
+    response = client.post(decide, {"decision": "reject", "reason": fitting, "back": "queue"})
+    assert response.status_code == 302
