@@ -24,7 +24,6 @@ from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.serializers import ReasonSerializer
 from catalog.models import ApiKey, Role, Tenant
 from planner import invoking
-from planner.api.filters import ExecutionFilterSet
 from planner.api.serializers import (
     ExecutionSerializer,
     ExecutionSummarySerializer,
@@ -32,6 +31,7 @@ from planner.api.serializers import (
     RunRequestSerializer,
     run_request_kwargs,
 )
+from telemetry.filtersets import ExecutionFilterSet
 from telemetry.models import Execution, ExecutionSource
 from telemetry.services import TransitionRefused
 

@@ -23,7 +23,7 @@ from catalog.readable import milliseconds_in_words
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
 from planner import invoking
-from planner.filtersets import ExecutionFilterSet
+from telemetry.filtersets import ExecutionFilterSet
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from telemetry.services import TransitionRefused
 

@@ -345,3 +345,39 @@ def test_a_reason_has_the_same_limit_on_the_page_as_in_the_api(
     fitting = "x" * REASON_MAX_LENGTH
     response = client.post(decide, {"decision": "reject", "reason": fitting, "back": "queue"})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": ["failed", "timed_out"]},
+        {"status": "failed", "tool": "disk_usage"},
+        {"caller": "ADMIN-ACME"},  # the user name, ignoring case
+        {"caller": "admin-acme", "status": "queued"},
+        {"tool": "ping_host", "within": "day"},
+        {"date_from": "2000-01-01", "environment": "production"},
+        {"queued_after": "2000-01-01T00:00:00Z", "error_kind": "raised"},
+        {"version": "1.0.0", "tool": "ping_host"},
+    ],
+)
+def test_the_runs_page_and_the_api_answer_the_same_runs_for_the_same_query(
+    client: Client, admin: Any, tenant: Tenant, query: dict[str, Any]
+) -> None:
+    disk, ping = version_of(tenant), version_of(tenant, "ping_host")
+    runs = [
+        finished(disk),
+        finished(disk, status=S.FAILED, error_kind="raised", error="no"),
+        finished(ping, status=S.TIMED_OUT, error_kind="timed_out", error="slow"),
+        queued(disk, caller=admin, environment="production"),
+        queued(ping, caller=admin),
+    ]
+    client.force_login(admin)
+    page = client.get(RUNS, query).content.decode()
+    on_page = {r.pk for r in runs if f'href="{detail(r)}"' in page}
+    api = APIClient()
+    api.force_login(admin)
+    answer = api.get("/api/v1/executions", query)
+    assert answer.status_code == 200, answer.json()
+    in_api = {r["id"] for r in answer.json()["results"]}
+    assert on_page == in_api
+    assert in_api, "the query should match some run"
