@@ -224,7 +224,7 @@ def seed_tenant(
 
     With ``all_usable`` every tool is enabled and active, so every one is exported.
     """
-    from catalog.memory import collector_paused
+    from catalog.database import collector_paused
     from catalog.services import create_api_key, import_definitions, set_membership
     from catalog.services.tenants import create_tenant
     from catalog.transfer import Source
@@ -289,7 +289,7 @@ def _measure_imports(
 
     Like ``manage.py import_tools``, each step runs with the garbage collector paused.
     """
-    from catalog.memory import collector_paused
+    from catalog.database import collector_paused
     from catalog.services.importing import import_definitions
     from catalog.transfer import Source, read_path
 

@@ -406,7 +406,7 @@ def _measure_burst(
     from django.db import transaction
     from django.db.models import Count, Max, Min
 
-    from planner.invoking import invoke
+    from planner.services import invoke
     from telemetry.models import FINAL_STATUSES, Execution
 
     cpu_start, start_wall, start = _cpu_busy_s(), time.time(), perf_counter()

@@ -118,7 +118,7 @@ def _run_child(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.test import Client
 
-    from catalog.memory import collector_paused
+    from catalog.database import collector_paused
     from catalog.models import Role
     from catalog.services import import_definitions, set_membership
     from catalog.services.tenants import create_tenant

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Now
 
-from catalog.db import json_shape
+from catalog.database import json_shape
 from catalog.definitions import TOOL_NAME
 
 

@@ -3,7 +3,7 @@ and environment of the run, and the pattern's context variables.
 
 The arguments form is made from the schema each time: one Django field per top-level
 property, chosen by the property's type. What Django cannot check (patterns, nested
-shapes) is left to the schema check ``planner.invoking.invoke`` runs, whose errors the
+shapes) is left to the schema check ``planner.services.invoke`` runs, whose errors the
 page puts back next to the field they name.
 """
 
@@ -17,8 +17,8 @@ from django import forms
 from django.forms.utils import pretty_name
 
 from catalog import safe_data
+from catalog.in_words import limits_in_words, show_value
 from catalog.models import Pattern
-from catalog.readable import limits_in_words, show_value
 from telemetry.models import Environment
 
 # Strings longer than this (by maxLength), or with one of these formats, get a textarea.

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.db import json_shape
+from catalog.database import json_shape
 from catalog.models import ApiKey, Pattern, Tenant, Tool, ToolVersion
 
 # Captured output is kept up to these sizes (in UTF-8 bytes); the rest is dropped and

@@ -34,9 +34,9 @@ from catalog.api.serializers import (
     ImportUploadSerializer,
 )
 from catalog.filtersets import ToolFilterSet
-from catalog.listing import export_chunks
 from catalog.models import REASON_MAX_LENGTH, Role, Tenant, Tool
 from catalog.selectors import export_definitions
+from catalog.tool_list import export_chunks
 from catalog.transfer import MAX_FILE_BYTES, ReadResult, dump_yaml, read_bytes
 from catalog.uploads import MAX_UPLOAD_FILES, preview_of, read_uploads
 from catalog.views.access import client_ip

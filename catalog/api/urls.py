@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog.api import catalog_views, exchange, keys, limits, llm, members
+from catalog.api import exchange, keys, limits, llm, members, readonly
 from catalog.api.tools import ToolViewSet
 
 _tools = ToolViewSet.as_view
@@ -40,14 +40,14 @@ urlpatterns: list = [
             "validate",
         )
     ],
-    path("capabilities", catalog_views.CapabilityList.as_view(), name="capability-list"),
+    path("capabilities", readonly.CapabilityList.as_view(), name="capability-list"),
     path(
         "capabilities/<slug:name>/tools",
-        catalog_views.CapabilityTools.as_view(),
+        readonly.CapabilityTools.as_view(),
         name="capability-tools",
     ),
-    path("patterns", catalog_views.PatternList.as_view(), name="pattern-list"),
-    path("audit", catalog_views.AuditList.as_view(), name="audit-list"),
+    path("patterns", readonly.PatternList.as_view(), name="pattern-list"),
+    path("audit", readonly.AuditList.as_view(), name="audit-list"),
     # -- LLM-facing export --
     path("llm/tools", llm.LlmToolsView.as_view(), name="llm-tools"),
     # -- API keys --

@@ -11,8 +11,8 @@ from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from catalog.in_words import value_in_words
 from catalog.models import AuditAction, AuditLog, Tool
-from catalog.readable import value_in_words
 from catalog.tool_state import ToolState, state_of
 from catalog.word_diff import word_diff
 

@@ -14,9 +14,9 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from catalog.audit_filters import AuditFilter
-from catalog.insights import AUDIT_COLUMNS
 from catalog.models import AuditLog, Membership, Role
 from catalog.tenancy import TenantRequest
+from catalog.tool_health import AUDIT_COLUMNS
 from catalog.views.access import role_required
 
 PAGE_SIZE = 50

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from catalog import insights
+from catalog import tool_health
 from catalog.models import Role
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
@@ -16,7 +16,7 @@ from catalog.views.audit import audit_rows
 @role_required(Role.VIEWER)
 @require_GET
 def dashboard(request: TenantRequest) -> HttpResponse:
-    counts, attention = insights.dashboard_figures(request.tenant)
+    counts, attention = tool_health.dashboard_figures(request.tenant)
     if counts.is_empty:
         return render(request, "catalog/dashboard.html", {"counts": counts})
     return render(
@@ -24,11 +24,11 @@ def dashboard(request: TenantRequest) -> HttpResponse:
         "catalog/dashboard.html",
         {
             "counts": counts,
-            "recent_tools": insights.recently_changed(request.tenant),
-            "recent_audit": audit_rows(insights.recent_audit(request.tenant)),
+            "recent_tools": tool_health.recently_changed(request.tenant),
+            "recent_audit": audit_rows(tool_health.recent_audit(request.tenant)),
             "attention": attention,
             "attention_summary": [
-                (insights.WARNING_LABELS[code], n) for code, n in attention.by_code.most_common()
+                (tool_health.WARNING_LABELS[code], n) for code, n in attention.by_code.most_common()
             ],
         },
     )

@@ -16,9 +16,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import readable, sandbox_limits, services
+from catalog import in_words, sandbox_limits, services
 from catalog.definitions import content_of, diff, semver_key
-from catalog.insights import tool_warnings
 from catalog.models import (
     REASON_MAX_LENGTH,
     AuditLog,
@@ -33,6 +32,7 @@ from catalog.models import (
 from catalog.selectors import definition_of, with_content
 from catalog.services.base import may_change_tool
 from catalog.tenancy import TenantRequest
+from catalog.tool_health import tool_warnings
 from catalog.transfer import dump_yaml
 from catalog.views.access import client_ip, role_required
 from catalog.views.audit import audit_rows
@@ -316,15 +316,15 @@ def _default_pair(
 
 def _readable(version: ToolVersion, allowed: sandbox_limits.Limits | None = None) -> dict[str, Any]:
     return {
-        "parameters": readable.parameter_rows(version.input_schema),
-        "outputs": readable.parameter_rows(version.output_schema),
-        "output_type": readable.type_in_words(version.output_schema),
-        "defaults": readable.mapping_rows(version.defaults),
-        "metadata": readable.mapping_rows(version.metadata),
-        "dependencies": readable.dependency_rows(version.dependencies),
-        "runtime": readable.runtime_in_words(version, allowed),
-        "script_lines": readable.script_lines(version.script),
-        "capabilities": readable.capability_views(version),
+        "parameters": in_words.parameter_rows(version.input_schema),
+        "outputs": in_words.parameter_rows(version.output_schema),
+        "output_type": in_words.type_in_words(version.output_schema),
+        "defaults": in_words.mapping_rows(version.defaults),
+        "metadata": in_words.mapping_rows(version.metadata),
+        "dependencies": in_words.dependency_rows(version.dependencies),
+        "runtime": in_words.runtime_in_words(version, allowed),
+        "script_lines": in_words.script_lines(version.script),
+        "capabilities": in_words.capability_views(version),
     }
 
 
@@ -361,7 +361,7 @@ def tool_diff(request: TenantRequest, name: str) -> HttpResponse:
         context |= {
             "a": loaded[numbers[0]],
             "b": loaded[numbers[1]],
-            "rows": readable.side_by_side(dump_yaml([old]), dump_yaml([new])),
+            "rows": in_words.side_by_side(dump_yaml([old]), dump_yaml([new])),
             "changes": diff(content_of(old), content_of(new)),
         }
     if request.htmx and not request.htmx.history_restore_request:

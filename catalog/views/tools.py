@@ -16,7 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from catalog.filtersets import ARCHIVED_CHOICES, ENABLED_CHOICES, ToolFilterSet, tag_names
-from catalog.listing import (
+from catalog.models import Platform, Role, Tenant, Tool, ToolStatus
+from catalog.selectors import export_definitions
+from catalog.tenancy import TenantRequest
+from catalog.tool_list import (
     BULK_ACTIONS,
     BulkAction,
     BulkForm,
@@ -29,9 +32,6 @@ from catalog.listing import (
     sort_columns,
     valid_query,
 )
-from catalog.models import Platform, Role, Tenant, Tool, ToolStatus
-from catalog.selectors import export_definitions
-from catalog.tenancy import TenantRequest
 from catalog.views.access import client_ip, role_required
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from catalog.models import REASON_MAX_LENGTH
-from planner.invoking import MAX_WAIT_S
+from planner.services import MAX_WAIT_S
 from telemetry.models import Environment, Execution
 
 
@@ -132,7 +132,7 @@ class ExecutionSerializer(ExecutionSummarySerializer):
 
 
 def run_request_kwargs(data: dict[str, Any]) -> dict[str, Any]:
-    """The validated request as ``planner.invoking.invoke``'s keyword arguments."""
+    """The validated request as ``planner.services.invoke``'s keyword arguments."""
     return {
         "tool": data["tool"],
         "version": data.get("version") or None,

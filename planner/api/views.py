@@ -1,6 +1,6 @@
 """/api/v1/executions: run a tool, list and read runs, cancel, approve and reject.
 
-Thin: every change goes through planner.invoking, which the pages use too.
+Thin: every change goes through planner.services, which the pages use too.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from catalog.api.pagination import Pages
 from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.serializers import ReasonSerializer
 from catalog.models import ApiKey, Role, Tenant
-from planner import invoking
+from planner import services
 from planner.api.serializers import (
     ExecutionSerializer,
     ExecutionSummarySerializer,
@@ -191,20 +191,20 @@ class ExecutionViewSet(viewsets.GenericViewSet):
             kwargs["idempotency_key"] = request.headers.get(IDEMPOTENCY_HEADER, "")[:201]
         key = request.auth if isinstance(request.auth, ApiKey) else None
         try:
-            execution, created = invoking.invoke(
+            execution, created = services.invoke(
                 self.tenant,
                 caller=request.user,  # type: ignore[arg-type]
                 source=ExecutionSource.API,
                 api_key=key,
                 **kwargs,
             )
-        except invoking.RunRefused as exc:
+        except services.RunRefused as exc:
             return refused(exc, "refused", status.HTTP_422_UNPROCESSABLE_ENTITY)
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{execution.pk}")
         if execution.unsent:
             return not_queued(execution, location)
         if data["wait"]:
-            execution = invoking.wait_for(execution, data["wait"])
+            execution = services.wait_for(execution, data["wait"])
         body = ExecutionSerializer(execution).data
         if not created:
             return Response(body, status=status.HTTP_200_OK)
@@ -218,7 +218,7 @@ class ExecutionViewSet(viewsets.GenericViewSet):
         responses={200: ExecutionSerializer, **CONFLICT},
     )
     def cancel(self, request: Request, pk: str) -> Response:
-        return self._decide(request, pk, invoking.cancel, ReasonSerializer)
+        return self._decide(request, pk, services.cancel, ReasonSerializer)
 
     @extend_schema(
         summary="Approve a run",
@@ -228,7 +228,7 @@ class ExecutionViewSet(viewsets.GenericViewSet):
         responses={200: ExecutionSerializer, **CONFLICT, **NOT_QUEUED},
     )
     def approve(self, request: Request, pk: str) -> Response:
-        return self._decide(request, pk, invoking.approve, ReasonSerializer)
+        return self._decide(request, pk, services.approve, ReasonSerializer)
 
     @extend_schema(
         summary="Reject a run",
@@ -237,7 +237,7 @@ class ExecutionViewSet(viewsets.GenericViewSet):
         responses={200: ExecutionSerializer, **CONFLICT},
     )
     def reject(self, request: Request, pk: str) -> Response:
-        return self._decide(request, pk, invoking.reject, RejectSerializer)
+        return self._decide(request, pk, services.reject, RejectSerializer)
 
     def _decide(self, request: Request, pk: str, verb: Any, shape: type) -> Response:
         execution = self._run(pk)

@@ -18,11 +18,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.in_words import milliseconds_in_words
 from catalog.models import REASON_MAX_LENGTH, Membership, Role
-from catalog.readable import milliseconds_in_words
 from catalog.tenancy import TenantRequest
 from catalog.views.access import role_required
-from planner import invoking
+from planner import services
 from telemetry.filtersets import ExecutionFilterSet
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from telemetry.services import TransitionRefused
@@ -332,7 +332,7 @@ def run_cancel(request: TenantRequest, run_id: int) -> HttpResponse:
         messages.error(request, "The reason is too long: keep it under 1,000 characters.")
         return redirect("planner:run_detail", run_id)
     try:
-        invoking.cancel(execution, actor=request.user, reason=form.cleaned_data["reason"])
+        services.cancel(execution, actor=request.user, reason=form.cleaned_data["reason"])
     except (ValidationError, PermissionDenied) as refused:
         messages.error(request, _refusal(refused, execution, "cancelled"))
     else:
@@ -384,11 +384,11 @@ def _queue(request: TenantRequest, failed: QueueItem | None = None) -> HttpRespo
 
 
 def _decide(execution: Execution, form: DecisionForm, actor: Any) -> Execution:
-    """Approve or reject through the invoking service; errors are added to ``form``."""
+    """Approve or reject through the planner's services; errors are added to ``form``."""
     reason = form.cleaned_data["reason"].strip()
     if form.cleaned_data["decision"] == "approve":
-        return invoking.approve(execution, actor=actor, reason=reason)
-    return invoking.reject(execution, actor=actor, reason=reason)
+        return services.approve(execution, actor=actor, reason=reason)
+    return services.reject(execution, actor=actor, reason=reason)
 
 
 @require_POST

@@ -13,20 +13,20 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
 from catalog import sandbox_limits
-from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
-from catalog.readable import (
+from catalog.in_words import (
     cost_in_words,
     milliseconds_in_words,
     policy_in_words,
     runtime_in_words,
     seconds_in_words,
 )
+from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
 from catalog.tenancy import TenantRequest
 from catalog.tool_state import DISABLED, state_of
 from catalog.views.access import role_required
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
-from planner.invoking import RunRefused, invoke, patterns_of
 from planner.sandbox import BUBBLEWRAP, isolation_level
+from planner.services import RunRefused, invoke, patterns_of
 from telemetry import services
 from telemetry.models import Execution, ExecutionSource
 

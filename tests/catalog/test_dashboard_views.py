@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import insights, services
+from catalog import services, tool_health
 from catalog.models import Tenant, Tool, ToolStatus, ToolVersion
 from catalog.selectors import definition_of, with_content
 from tests.factories import make_definition
@@ -94,11 +94,11 @@ def test_each_warning_is_found_in_python_and_in_sql_alike(
     tenant: Tenant, troubled: dict[str, Tool]
 ) -> None:
     for expected, tool in troubled.items():
-        codes = {w.code for w in insights.tool_warnings(loaded(tool))}
+        codes = {w.code for w in tool_health.tool_warnings(loaded(tool))}
         flagged = {
             code
-            for code in insights.SEVERITY
-            if insights.warnings_query(tenant, code).filter(pk=tool.pk).exists()
+            for code in tool_health.SEVERITY
+            if tool_health.warnings_query(tenant, code).filter(pk=tool.pk).exists()
         }
         assert codes == flagged, tool.name
         if expected == "fine":
@@ -113,7 +113,7 @@ def test_parameters_without_description_are_named(
     tenant: Tenant, troubled: dict[str, Tool]
 ) -> None:
     messages = [
-        w.message for w in insights.tool_warnings(loaded(troubled["undescribed_parameters"]))
+        w.message for w in tool_health.tool_warnings(loaded(troubled["undescribed_parameters"]))
     ]
     assert messages == ["Inputs without a description: path"]
 
@@ -121,7 +121,7 @@ def test_parameters_without_description_are_named(
 def test_needing_attention_counts_all_and_ranks_risky_tools_first(
     tenant: Tenant, troubled: dict[str, Tool]
 ) -> None:
-    attention = insights.needing_attention(tenant, limit=3)
+    attention = tool_health.needing_attention(tenant, limit=3)
     assert attention.total == len(troubled) - 1
     assert len(attention.tools) == 3
     assert {t.name for t, _ in attention.tools[:2]} == {"net_script", "risky"}
@@ -138,7 +138,7 @@ def test_dashboard_counts_tools_by_platform_category_and_status(
     archived = make(tenant, editor, "gone")
     services.archive_tool(archived, actor=editor)
     make(tenant, editor, "draft_only", publish=False)
-    counts = insights.catalog_counts(tenant)
+    counts = tool_health.catalog_counts(tenant)
     assert (counts.tools, counts.enabled, counts.drafts, counts.archived) == (4, 4, 1, 1)
     assert counts.by_platform == {"linux": 2, "windows": 2}
     assert counts.by_category == {"monitoring": 2, "security": 2}
@@ -226,8 +226,8 @@ def test_dashboard_queries_are_bounded(
 def test_attention_is_counted_again_after_a_tool_changes(
     tenant: Tenant, editor: Any, troubled: dict[str, Tool]
 ) -> None:
-    before = insights.needing_attention(tenant)
+    before = tool_health.needing_attention(tenant)
     services.set_tool_status(troubled["deprecated_enabled"], status=ToolStatus.ACTIVE, actor=editor)
-    after = insights.needing_attention(tenant)
+    after = tool_health.needing_attention(tenant)
     assert after.total == before.total - 1
     assert after.by_code["deprecated_enabled"] == 0

@@ -323,7 +323,7 @@ def test_a_large_tree_read_in_parallel_gives_the_same_result(
 def test_the_import_command_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
     import gc
 
-    from catalog.memory import collector_paused
+    from catalog.database import collector_paused
 
     assert gc.isenabled()
     with pytest.raises(RuntimeError), collector_paused():
@@ -336,7 +336,7 @@ def test_the_import_command_pauses_the_collector_and_restores_it(tmp_path: Path)
 
 
 def test_catalog_statistics_can_be_refreshed_after_a_bulk_import(tenant: Tenant) -> None:
-    from catalog.db import analyze_catalog
+    from catalog.database import analyze_catalog
 
     run_import(tenant, [Source("a.yaml", None, make_definition())])
     analyze_catalog()  # ANALYZE on PostgreSQL, nothing to do on SQLite

@@ -100,7 +100,7 @@ def test_an_active_tool_says_agents_can_use_it(client: Client, admin: Any, tool:
 
 
 def test_a_tool_disabled_by_its_status_is_not_run(tenant: Tenant, admin: Any, tool: Tool) -> None:
-    from planner.invoking import RunRefused, resolve_version
+    from planner.services import RunRefused, resolve_version
 
     services.set_tool_status(tool, status=ToolStatus.DISABLED, actor=admin)
     with pytest.raises(RunRefused, match="is disabled"):

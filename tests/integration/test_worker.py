@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import Tenant, ToolVersion
 from catalog.services import create_tool
 from planner import sandbox
-from planner.invoking import invoke
+from planner.services import invoke
 from telemetry.models import FINAL_STATUSES, ErrorKind, Execution, ExecutionStatus
 from telemetry.services import REAPER_MARGIN_S, reap_lost_executions
 from tests.factories import make_definition

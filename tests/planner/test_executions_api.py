@@ -12,11 +12,12 @@ from rest_framework.test import APIClient
 
 from catalog.models import AuditAction, AuditLog, Role, Tenant
 from catalog.services.apikeys import create_api_key
-from planner import invoking, tasks
+from planner import services as planner_services
+from planner import tasks
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running
 from tests.catalog.api.resources import API, api_as, no_throttling  # noqa: F401
-from tests.planner.test_invoking import (
+from tests.planner.test_services import (
     APPROVAL,
     STRICT,
     capability,
@@ -32,7 +33,9 @@ RUNS = f"{API}/executions"
 @pytest.fixture
 def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sent: list[int] = []
-    monkeypatch.setattr(invoking, "enqueue_execution", lambda execution: sent.append(execution.pk))
+    monkeypatch.setattr(
+        planner_services, "enqueue_execution", lambda execution: sent.append(execution.pk)
+    )
     return sent
 
 

@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from catalog.in_words import milliseconds_in_words
 from catalog.models import REASON_MAX_LENGTH, AuditAction, AuditLog, Tenant, ToolVersion
-from catalog.readable import milliseconds_in_words
 from catalog.services import create_tool
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running, record_execution

@@ -10,8 +10,9 @@ import pytest
 
 from catalog.models import Tenant
 from catalog.services.samples import load_sample_catalog
-from planner import executor, invoking
-from planner.invoking import RunRefused, invoke
+from planner import executor
+from planner import services as planner_services
+from planner.services import RunRefused, invoke
 from telemetry.models import ErrorKind, ExecutionStatus
 
 S = ExecutionStatus
@@ -22,7 +23,7 @@ JOB = "3f2b8a6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 def samples(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> Tenant:
     """The tenant with the sample catalog; runs are recorded but sent to no broker."""
     load_sample_catalog(tenant)
-    monkeypatch.setattr(invoking, "enqueue_execution", lambda execution: None)
+    monkeypatch.setattr(planner_services, "enqueue_execution", lambda execution: None)
     return tenant
 
 
@@ -96,7 +97,7 @@ def test_a_sample_job_larger_than_its_timeout_times_out(
         arguments={"job_id": JOB, "options": {"records": "10000"}},
     )
     assert execution.status == S.AWAITING_APPROVAL
-    invoking.approve(execution, actor=admin)
+    planner_services.approve(execution, actor=admin)
 
     row = executor.run_execution(execution.pk)
 

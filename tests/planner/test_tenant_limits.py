@@ -18,7 +18,7 @@ from planner import sandbox
 from planner.executor import run_execution
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from tests.catalog.api.resources import API, api_as, new_version, no_throttling, published  # noqa: F401
-from tests.planner.test_invoking import make_tool, queued_tasks  # noqa: F401
+from tests.planner.test_services import make_tool, queued_tasks  # noqa: F401
 
 DOUBLE = "def main(threshold_pct: int = 80):\n    return threshold_pct * 2\n"
 SCRIPT = {"kind": "script", "timeout_s": 30, "memory_mb": 256, "network": False}

@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from catalog import services
-from catalog.db import analyze_catalog
-from catalog.memory import collector_paused
+from catalog.database import analyze_catalog, collector_paused
 from catalog.models import Tenant
 from catalog.services import ImportFailed, ImportReport
 from catalog.transfer import read_path

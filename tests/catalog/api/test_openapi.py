@@ -145,7 +145,7 @@ def test_every_request_example_of_the_schema_is_accepted_by_its_endpoint(
     client: Client, tenant: Any, admin: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.API_THROTTLE_READ = settings.API_THROTTLE_WRITE = "off"
-    monkeypatch.setattr("planner.invoking.MAX_WAIT_S", 0.01)  # no worker runs here
+    monkeypatch.setattr("planner.services.MAX_WAIT_S", 0.01)  # no worker runs here
     found = request_examples(schema_of(client))
     assert len(found) >= 15
     api = APIClient()

@@ -61,7 +61,7 @@ def api_schema(db: Any, settings: Any, wsgi_keeps_the_test_connection: None) -> 
 def key_headers(tenant: Any, admin: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     cache.clear()
     # No worker runs here: a run request's `wait` would only sleep out its seconds.
-    monkeypatch.setattr("planner.invoking.MAX_WAIT_S", 0.01)
+    monkeypatch.setattr("planner.services.MAX_WAIT_S", 0.01)
     for name in ("disk_usage", "ping_host", "port_scan"):
         create_tool(tenant, definition=make_definition(name=name), actor=admin, publish=True)
     _, token = create_api_key(tenant, name="schemathesis", role=Role.ADMIN, actor=admin)

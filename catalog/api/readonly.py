@@ -23,8 +23,8 @@ from catalog.api.serializers import (
     ToolSummarySerializer,
 )
 from catalog.audit_filters import AuditFilter
-from catalog.listing import rows_of
 from catalog.models import AuditLog, Capability, Pattern, Role, Tenant, Tool
+from catalog.tool_list import rows_of
 
 
 class _TenantList(generics.ListAPIView):

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog import safe_data, sandbox_limits
+from catalog.in_words import cost_in_words
 from catalog.models import (
     ApiKey,
     Pattern,
@@ -40,7 +41,6 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
-from catalog.readable import cost_in_words
 from catalog.services.base import Actor, require_role
 from catalog.tool_state import DISABLED, state_of
 from planner import sandbox

@@ -1,4 +1,4 @@
-"""Starting runs through planner.invoking: which version and pattern, argument checks,
+"""Starting runs through planner.services: which version and pattern, argument checks,
 policy (production safety, cost limit, approval), idempotency, and what gets queued."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from catalog.models import AuditAction, AuditLog, Tenant, Tool
 from catalog.services import create_tool, disable_tool, edit_tool, publish_version
-from planner import invoking
-from planner.invoking import RunRefused, invoke
+from planner import services as planner_services
+from planner.services import RunRefused, invoke
 from telemetry.models import Execution, ExecutionStatus
 from tests.factories import BASE_DEFINITION, make_definition
 
@@ -43,7 +43,9 @@ def make_tool(tenant: Tenant, name: str = "disk_usage", **definition: Any) -> To
 def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The ids of runs queued for a worker (instead of sending them to a broker)."""
     sent: list[int] = []
-    monkeypatch.setattr(invoking, "enqueue_execution", lambda execution: sent.append(execution.pk))
+    monkeypatch.setattr(
+        planner_services, "enqueue_execution", lambda execution: sent.append(execution.pk)
+    )
     return sent
 
 
@@ -202,8 +204,8 @@ def test_a_run_needing_approval_waits_and_approval_queues_it(
     assert waiting.status == S.AWAITING_APPROVAL and queued_tasks == []
 
     with pytest.raises(PermissionDenied):
-        invoking.approve(waiting, actor=operator)
-    approved = invoking.approve(waiting, actor=admin, reason="looks fine")
+        planner_services.approve(waiting, actor=operator)
+    approved = planner_services.approve(waiting, actor=admin, reason="looks fine")
     assert approved.status == S.QUEUED and queued_tasks == [waiting.pk]
     entry = AuditLog.objects.get(action=AuditAction.APPROVE)
     assert entry.reason == "looks fine" and entry.actor == admin
@@ -218,8 +220,8 @@ def test_a_rejected_run_needs_a_reason_and_never_queues(
     )
     waiting, _ = invoke(tenant, caller=operator, tool="disk_usage")
     with pytest.raises(ValidationError, match="say why"):
-        invoking.reject(waiting, actor=admin, reason=" ")
-    rejected = invoking.reject(waiting, actor=admin, reason="not during the freeze")
+        planner_services.reject(waiting, actor=admin, reason=" ")
+    rejected = planner_services.reject(waiting, actor=admin, reason="not during the freeze")
     assert rejected.status == S.REJECTED and queued_tasks == []
     assert AuditLog.objects.filter(action=AuditAction.REJECT).count() == 1
 
@@ -316,7 +318,7 @@ def test_waiting_returns_the_finished_run(tenant: Tenant, operator: Any) -> None
     execution, _ = invoke(
         tenant, caller=operator, tool="disk_usage", arguments={"threshold_pct": 21}
     )
-    finished = invoking.wait_for(execution, 10)
+    finished = planner_services.wait_for(execution, 10)
     assert finished.status == S.SUCCEEDED, finished.error
     assert finished.result == {"double": 42}
 
@@ -327,5 +329,5 @@ def test_waiting_gives_up_after_its_limit(
 ) -> None:
     make_tool(tenant)
     execution, _ = invoke(tenant, caller=operator, tool="disk_usage")
-    still = invoking.wait_for(execution, 0.05)
+    still = planner_services.wait_for(execution, 0.05)
     assert still.status == S.QUEUED
