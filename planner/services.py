@@ -41,7 +41,7 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
-from catalog.services.base import Actor, require_role
+from catalog.permissions import Actor, require_role
 from catalog.tool_state import DISABLED, state_of
 from planner import sandbox
 from planner.arguments import ArgumentsInvalid, prepare_arguments

@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from catalog import expressions, safe_data
 from catalog.models import ApiKey, AuditAction, Pattern, Role, Tenant, ToolVersion
-from catalog.services.base import Actor, audit, require_role
+from catalog.permissions import Actor, require_role
+from catalog.services.audit import audit
 from telemetry.models import (
     ERROR_CAP_BYTES,
     STDERR_CAP_BYTES,

@@ -51,8 +51,8 @@ from catalog.api.serializers import (
 from catalog.definitions import TOOL_FIELDS, TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
+from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of
-from catalog.services.base import may_change_tool
 from catalog.tool_list import rows_of
 from catalog.validation import RESERVED_NAMES, check_definition
 from catalog.views.access import client_ip

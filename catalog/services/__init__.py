@@ -4,8 +4,8 @@ its audit row in the same transaction, and bumps the tenant's catalog revision o
 ``actor`` is the acting user, or ``None`` for the system (management commands).
 """
 
+from catalog.permissions import Actor, require_role, role_of
 from catalog.services.apikeys import create_api_key, revoke_api_key
-from catalog.services.base import Actor, StaleEdit, require_role, role_of
 from catalog.services.importing import (
     ImportFailed,
     ImportItem,
@@ -43,6 +43,7 @@ from catalog.services.tools import (
     rollback_tool,
     set_tool_status,
 )
+from catalog.services.versions import StaleEdit
 
 __all__ = [
     "Actor",

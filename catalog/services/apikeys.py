@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import ApiKey, AuditAction, Role, Tenant
-from catalog.services.base import Actor, audit, role_of
+from catalog.permissions import Actor, role_of
+from catalog.services.audit import audit
 
 NAME_MAX = ApiKey._meta.get_field("name").max_length or 100
 

@@ -28,18 +28,15 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.permissions import Actor, may_change_tool, require_role, role_of
 from catalog.selectors import definition_of, with_content
-from catalog.services.base import (
-    Actor,
-    audit,
+from catalog.services.audit import audit
+from catalog.services.versions import (
     bump_on_commit,
     creation_changes,
     make_current,
-    may_change_tool,
     replace_tags,
-    require_role,
     resolve_owners,
-    role_of,
     save_versions,
     version_rows,
 )

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -22,8 +23,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from catalog.models import ApiKey, AuditAction, Membership, Role, Tenant
-from catalog.services.base import Actor, User, audit, require_role
+from catalog.permissions import Actor, require_role
+from catalog.services.audit import audit
 
+User = get_user_model()
 LINK, PASSWORD = "link", "password"
 FIRST_SIGN_IN = [
     (LINK, "A one-time link they open to choose their own password"),

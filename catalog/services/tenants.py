@@ -16,11 +16,8 @@ from catalog.models import (
     SandboxLimits,
     Tenant,
 )
-from catalog.services.base import (
-    Actor,
-    audit,
-    require_role,
-)
+from catalog.permissions import Actor, require_role
+from catalog.services.audit import audit
 from catalog.services.members import add_member, change_member_role
 from catalog.validation import DefinitionInvalid, FieldError
 

@@ -28,19 +28,16 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.permissions import Actor, require_role, require_tool_change, role_of
 from catalog.selectors import definition_of, with_content
-from catalog.services.base import (
-    Actor,
+from catalog.services.audit import audit
+from catalog.services.versions import (
     StaleEdit,
-    audit,
     bump_on_commit,
     creation_changes,
     locked,
     make_current,
-    require_role,
-    require_tool_change,
     resolve_owners,
-    role_of,
     save_versions,
     validated,
     version_rows,

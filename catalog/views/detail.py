@@ -29,8 +29,8 @@ from catalog.models import (
     ToolVersion,
     VersionState,
 )
+from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, with_content
-from catalog.services.base import may_change_tool
 from catalog.tenancy import TenantRequest
 from catalog.tool_health import tool_warnings
 from catalog.transfer import dump_yaml

@@ -21,8 +21,8 @@ from catalog.editing import (
 )
 from catalog.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
 from catalog.models import Membership, Role, Tenant, Tool, ToolVersion
+from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, with_content
-from catalog.services.base import may_change_tool
 from catalog.tenancy import TenantRequest
 from catalog.validation import DefinitionInvalid
 from catalog.views.access import client_ip, role_required

@@ -1,4 +1,5 @@
-"""Helpers every service shares: roles, audit rows, locking, building versions."""
+"""What the services that write tools and their versions share: a stale edit, locking a
+tool, building and saving version rows, making a version current, tags and owners."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User as AuthUser
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,22 +18,19 @@ from catalog.definitions import (
     diff,
 )
 from catalog.models import (
-    AuditLog,
     Capability,
-    Membership,
     Pattern,
-    Role,
     Tenant,
     Tool,
     ToolTag,
     ToolVersion,
     VersionState,
 )
+from catalog.permissions import Actor
 from catalog.selectors import definition_of
 from catalog.validation import DefinitionInvalid, check_definition
 
 User = get_user_model()
-Actor = AuthUser | None
 
 
 class StaleEdit(Exception):
@@ -57,85 +53,6 @@ class StaleEdit(Exception):
             + (f" (changed: {fields})" if fields else "")
             + ". Reload to see their change, then apply yours again."
         )
-
-
-# -- helpers -----------------------------------------------------------------------
-
-
-def role_of(actor: Actor, tenant: Tenant) -> str | None:
-    """The actor's role in a tenant; the system and superusers act as admins."""
-    if actor is None or getattr(actor, "is_superuser", False):
-        return Role.ADMIN
-    membership = Membership.objects.filter(user=actor, tenant=tenant).only("role").first()
-    return membership.role if membership else None
-
-
-def require_role(actor: Actor, tenant: Tenant, role: str) -> None:
-    held = role_of(actor, tenant)
-    if held is None or Role.rank(held) < Role.rank(role):
-        raise PermissionDenied(f"This needs the {role} role in {tenant.slug}.")
-
-
-def may_change_tool(actor: Actor, tool: Tool, *, role: str | None = None) -> bool:
-    """Whether the actor may change the tool's content or lifecycle (not just enable it).
-
-    Admins (the system and superusers too) change any tool; editors change the tools
-    they own and the tools nobody owns; operators and viewers change none. ``role`` is
-    the actor's role in the tool's tenant when the caller already knows it.
-    """
-    held = role if role is not None else role_of(actor, tool.tenant)
-    if held is None or Role.rank(held) < Role.rank(Role.EDITOR):
-        return False
-    if held == Role.ADMIN or actor is None:
-        return True
-    owners = [user.pk for user in tool.owners.all()]
-    return not owners or actor.pk in owners
-
-
-def require_tool_change(actor: Actor, tool: Tool) -> None:
-    """Refuse (PermissionDenied) a change the actor may not make to this tool."""
-    held = role_of(actor, tool.tenant)
-    if held is None or Role.rank(held) < Role.rank(Role.EDITOR):
-        raise PermissionDenied(f"This needs the editor role in {tool.tenant.slug}.")
-    if not may_change_tool(actor, tool, role=held):
-        owners = ", ".join(sorted(u.get_username() for u in tool.owners.all()))
-        raise PermissionDenied(
-            f"Only its owners ({owners}) or an admin may change '{tool.name}'; "
-            "editors change the tools they own."
-        )
-
-
-def audit(
-    tenant: Tenant,
-    *,
-    actor: Actor,
-    action: str,
-    obj: Any,
-    tool: Tool | None,
-    changes: dict[str, Any] | None = None,
-    reason: str = "",
-    ip: str | None = None,
-    save: bool = True,
-) -> AuditLog:
-    entry = AuditLog(
-        tenant=tenant,
-        # Set here, not by the database default: bulk inserts of imports then send a
-        # value instead of building a Now() expression per row.
-        created_at=timezone.now(),
-        actor=actor,
-        actor_name=actor.get_username() if actor is not None else "system",
-        ip=ip or None,
-        action=action,
-        object_type=type(obj).__name__.lower(),
-        object_id=str(obj.pk or ""),
-        object_repr=str(obj)[:200],
-        tool=tool,
-        changes=changes or {},
-        reason=reason,
-    )
-    if save:
-        entry.save()
-    return entry
 
 
 def creation_changes(d: dict[str, Any], version: ToolVersion) -> dict[str, Any]:
