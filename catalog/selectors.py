@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, prefetch_related_objects
 
 from catalog.definitions import DEFAULT_RUNTIME
 from catalog.models import Capability, Pattern, Tenant, Tool, ToolVersion
@@ -23,16 +23,25 @@ def current_version_by_name(tenant: Tenant, name: str) -> ToolVersion:
     )
 
 
+def content() -> Prefetch:
+    """A version's capabilities with their patterns, in the definition's order: the one
+    prefetch of a version's content (two queries for any number of versions)."""
+    return Prefetch(
+        "capabilities",
+        queryset=Capability.objects.order_by("position", "id").prefetch_related(
+            Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
+        ),
+    )
+
+
 def with_content(versions: QuerySet[ToolVersion]) -> QuerySet[ToolVersion]:
     """Versions with their capabilities and patterns prefetched in two more queries."""
-    return versions.prefetch_related(
-        Prefetch(
-            "capabilities",
-            queryset=Capability.objects.order_by("position", "id").prefetch_related(
-                Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
-            ),
-        )
-    )
+    return versions.prefetch_related(content())
+
+
+def load_content(versions: list[ToolVersion]) -> None:
+    """Capabilities and patterns of versions already loaded, in two queries."""
+    prefetch_related_objects(versions, content())
 
 
 def definition_of(version: ToolVersion, *, tool_fields: bool = True) -> dict[str, Any]:

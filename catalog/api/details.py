@@ -14,12 +14,12 @@ from collections import OrderedDict
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet
 from rest_framework import serializers
 
 from catalog.api.concurrency import etag_of
-from catalog.models import Capability, Pattern, Tool, ToolVersion, VersionState
-from catalog.selectors import definition_of
+from catalog.models import Tool, ToolVersion, VersionState
+from catalog.selectors import definition_of, load_content
 
 CONTENTS_KEPT = 4096  # versions per process; a few KB each
 
@@ -28,18 +28,6 @@ def with_versions_and_owners(tools: QuerySet[Tool]) -> QuerySet[Tool]:
     """Tools joined to their current and head versions, owners' names prefetched."""
     return tools.select_related("current_version", "head_version").prefetch_related(
         Prefetch("owners", queryset=get_user_model().objects.only("id", "username"))
-    )
-
-
-def load_content(versions: list[ToolVersion]) -> None:
-    """Capabilities and patterns of already loaded versions, in two queries."""
-    patterns = Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
-    prefetch_related_objects(
-        versions,
-        Prefetch(
-            "capabilities",
-            queryset=Capability.objects.order_by("position", "id").prefetch_related(patterns),
-        ),
     )
 
 

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from catalog import services
 from catalog.api import examples
 from catalog.api.concurrency import base_version_of
-from catalog.api.details import load_content, tool_detail, with_versions_and_owners
+from catalog.api.details import tool_detail, with_versions_and_owners
 from catalog.api.docs import error_response
 from catalog.api.pagination import Pages
 from catalog.api.permissions import api_role, api_tenant, role_at_least
@@ -52,7 +52,7 @@ from catalog.definitions import TOOL_FIELDS, TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
 from catalog.permissions import may_change_tool
-from catalog.selectors import definition_of
+from catalog.selectors import definition_of, load_content
 from catalog.tool_list import rows_of
 from catalog.validation import RESERVED_NAMES, check_definition
 from catalog.views.access import client_ip

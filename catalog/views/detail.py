@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -21,8 +20,6 @@ from catalog.definitions import content_of, diff, semver_key
 from catalog.models import (
     REASON_MAX_LENGTH,
     AuditLog,
-    Capability,
-    Pattern,
     Role,
     Tool,
     ToolStatus,
@@ -30,7 +27,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.permissions import may_change_tool
-from catalog.selectors import definition_of, with_content
+from catalog.selectors import definition_of, load_content, with_content
 from catalog.tenancy import TenantRequest
 from catalog.tool_health import tool_warnings
 from catalog.transfer import dump_yaml
@@ -209,17 +206,6 @@ def _versions(tool: Tool) -> list[ToolVersion]:
     )
 
 
-def _load_content(version: ToolVersion) -> None:
-    patterns = Prefetch("patterns", queryset=Pattern.objects.order_by("position", "id"))
-    prefetch_related_objects(
-        [version],
-        Prefetch(
-            "capabilities",
-            queryset=Capability.objects.order_by("position", "id").prefetch_related(patterns),
-        ),
-    )
-
-
 def _refused(request: TenantRequest, error: ValidationError) -> None:
     messages.error(request, "Nothing was changed: " + " ".join(error.messages))
 
@@ -245,7 +231,7 @@ def _detail_page(
     shown = shown or current or head
     if shown is not None:
         shown.tool = tool
-        _load_content(shown)
+        load_content([shown])
     pending = head if head is not None and head.state == VersionState.DRAFT else None
     # Editors change only the tools they own (or nobody owns): the services refuse the
     # rest, so their buttons are not offered.
