@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 
 from catalog.models import AuditAction, AuditLog, Role, Tenant
 from catalog.services.apikeys import create_api_key
-from planner import services as planner_services
 from planner import tasks
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import finish_execution, mark_running
@@ -28,15 +27,6 @@ from tests.planner.test_services import (
 
 S = ExecutionStatus
 RUNS = f"{API}/executions"
-
-
-@pytest.fixture
-def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sent: list[int] = []
-    monkeypatch.setattr(
-        planner_services, "enqueue_execution", lambda execution: sent.append(execution.pk)
-    )
-    return sent
 
 
 def run(client: APIClient, **body: Any) -> Any:

@@ -18,7 +18,7 @@ from planner.sandbox import cgroups
 from telemetry.models import Execution, ExecutionStatus
 from tests.catalog.api.resources import API, api_as, new_version, no_throttling, published  # noqa: F401
 from tests.factories import make_definition
-from tests.planner.test_services import make_tool, queued_tasks  # noqa: F401
+from tests.planner.test_services import make_tool
 
 NETWORK = {"kind": "script", "timeout_s": 30, "memory_mb": 256, "network": True}
 DOUBLE = "def main(threshold_pct: int = 80):\n    return threshold_pct * 2\n"
@@ -131,7 +131,7 @@ def test_without_the_sandbox_a_script_run_is_refused_and_nothing_is_recorded(
     tenant: Tenant,
     operator: Any,
     monkeypatch: pytest.MonkeyPatch,
-    queued_tasks: list[int],  # noqa: F811 - the fixture
+    queued_tasks: list[int],
 ) -> None:
     make_tool(tenant, script=DOUBLE)
     monkeypatch.setattr(sandbox, "isolation_level", lambda: sandbox.RLIMITS_ONLY)

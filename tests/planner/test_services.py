@@ -39,16 +39,6 @@ def make_tool(tenant: Tenant, name: str = "disk_usage", **definition: Any) -> To
     )
 
 
-@pytest.fixture
-def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ids of runs queued for a worker (instead of sending them to a broker)."""
-    sent: list[int] = []
-    monkeypatch.setattr(
-        planner_services, "enqueue_execution", lambda execution: sent.append(execution.pk)
-    )
-    return sent
-
-
 @pytest.mark.django_db
 def test_a_run_uses_the_current_version_fills_defaults_and_is_queued(
     tenant: Tenant, operator: Any, queued_tasks: list[int]

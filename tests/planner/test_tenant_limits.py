@@ -18,7 +18,7 @@ from planner import sandbox
 from planner.executor import run_execution
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from tests.catalog.api.resources import API, api_as, new_version, no_throttling, published  # noqa: F401
-from tests.planner.test_services import make_tool, queued_tasks  # noqa: F401
+from tests.planner.test_services import make_tool
 
 DOUBLE = "def main(threshold_pct: int = 80):\n    return threshold_pct * 2\n"
 SCRIPT = {"kind": "script", "timeout_s": 30, "memory_mb": 256, "network": False}
@@ -194,7 +194,7 @@ def test_a_network_tool_is_refused_once_its_tenant_turns_the_network_off(
     operator: Any,
     machine: Any,
     monkeypatch: pytest.MonkeyPatch,
-    queued_tasks: list[int],  # noqa: F811 - the fixture
+    queued_tasks: list[int],
 ) -> None:
     monkeypatch.setattr(sandbox, "refusal", lambda network: "")  # the machine could run it
     make_tool(tenant, runtime={**SCRIPT, "network": True})
