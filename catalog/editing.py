@@ -483,9 +483,10 @@ class ToolEditor:
 
     def _capability(self, block: CapabilityBlock) -> dict[str, Any]:
         block.kept_patterns = [p for p in block.patterns if not p.is_blank()]
+        c = _cleaned(block.form)
         return {
-            "name": _cleaned(block.form)["name"],
-            "description": _cleaned(block.form)["description"],
+            "name": c["name"],
+            "description": c["description"],
             "patterns": [_pattern(p) for p in block.kept_patterns],
         }
 
@@ -777,11 +778,8 @@ def _dependency(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key_values(rows: list[KeyValueForm]) -> dict[str, Any]:
-    return {
-        _cleaned(row)["key"]: _cleaned(row)["value"]
-        for row in rows
-        if not _blank(row, ("key", "value"))
-    }
+    pairs = (_cleaned(row) for row in rows if not _blank(row, ("key", "value")))
+    return {c["key"]: c["value"] for c in pairs}
 
 
 def _cleaned(form: forms.Form) -> dict[str, Any]:

@@ -405,29 +405,31 @@ def _check_schema_defaults(schema: dict[str, Any], path: str) -> Iterator[FieldE
 
 def check_script(source: str, path: str = "script") -> list[FieldError]:
     """A script must parse and define a top-level ``main``."""
+    return _main_of(source, path)[0]
+
+
+def _main_of(
+    source: str, path: str = "script"
+) -> tuple[list[FieldError], ast.FunctionDef | ast.AsyncFunctionDef | None]:
+    """The script's problems, or its top-level ``main`` when it has none."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
-        return [FieldError(path, f"has a syntax error at {where}: {exc.msg}")]
+        return [FieldError(path, f"has a syntax error at {where}: {exc.msg}")], None
     except ValueError as exc:  # null bytes
-        return [FieldError(path, f"cannot be read as Python: {exc}")]
-    if not any(
-        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
-        for node in tree.body
-    ):
-        return [FieldError(path, "must define a function main(...) at the top level")]
-    return []
+        return [FieldError(path, f"cannot be read as Python: {exc}")], None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main":
+            return [], node
+    return [FieldError(path, "must define a function main(...) at the top level")], None
 
 
-def _check_script_inputs(d: dict[str, Any]) -> list[FieldError]:
+def _check_script_inputs(
+    d: dict[str, Any], func: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[FieldError]:
     """A run calls ``main(**arguments)``: every input must be a parameter of ``main`` it
     can take by name, and every parameter ``main`` needs must be an input (or a default)."""
-    func = next(
-        node
-        for node in ast.parse(d["script"]).body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
-    )
     args = func.args
     by_name = {a.arg for a in (*args.args, *args.kwonlyargs)}
     properties = d["input_schema"].get("properties") or {}
@@ -550,13 +552,15 @@ def _semantic_errors(
     if input_ok and "defaults" not in broken:
         errors += _check_defaults(d)
     if "script" not in broken:
+        inputs_ok = input_ok and "defaults" not in broken
         if "runtime" not in broken:
-            errors += _check_runtime(d)
+            errors += _check_runtime(d, inputs_ok=inputs_ok)
         elif (kind := _runtime_kind(data)) is not None:
             # Another runtime field is wrong, but the kind says what the script must be.
+            runtime = {**d["runtime"], "kind": kind}
             errors += [
                 e
-                for e in _check_runtime(d | {"runtime": {**d["runtime"], "kind": kind}})
+                for e in _check_runtime(d | {"runtime": runtime}, inputs_ok=inputs_ok)
                 if e.path == "script"
             ]
     if "capabilities" not in broken:
@@ -576,7 +580,9 @@ def _check_defaults(d: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
+def _check_runtime(d: dict[str, Any], *, inputs_ok: bool = True) -> list[FieldError]:
+    """The runtime's limits and its script; with ``inputs_ok``, the script's ``main``
+    against the inputs too (not when they are broken and stand in as empty)."""
     kind = d["runtime"]["kind"]
     errors = []
     ceiling = settings.SANDBOX_MAX_MEMORY_MB
@@ -591,8 +597,10 @@ def _check_runtime(d: dict[str, Any]) -> list[FieldError]:
     if kind == "script":
         if not d["script"].strip():
             return [*errors, FieldError("script", "is required when the runtime kind is 'script'")]
-        problems = check_script(d["script"])
-        return [*errors, *(problems or _check_script_inputs(d))]
+        problems, main = _main_of(d["script"])
+        if main is not None and inputs_ok:
+            problems = _check_script_inputs(d, main)
+        return [*errors, *problems]
     if d["script"].strip():
         errors.append(
             FieldError("script", f"is only used with runtime kind 'script', not '{kind}'")

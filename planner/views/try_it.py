@@ -20,7 +20,7 @@ from catalog.in_words import (
     runtime_in_words,
     seconds_in_words,
 )
-from catalog.models import Pattern, Role, RuntimeKind, Tool, ToolVersion
+from catalog.models import Pattern, Role, RuntimeKind, Tenant, Tool, ToolVersion
 from catalog.tenancy import TenantRequest
 from catalog.tool_state import DISABLED, state_of
 from catalog.views.access import role_required
@@ -93,7 +93,7 @@ def try_it(request: TenantRequest, name: str) -> HttpResponse:
         "blocked": blocked,
         "can_run": can_run,
     }
-    context |= {"forms": built, "run": run, "isolation": isolation_of(version)}
+    context |= {"forms": built, "run": run, "isolation": isolation_of(version, request.tenant)}
     if request.htmx and data is not None:
         return render(request, "planner/try_it.html#try-panel", context)
     return render(request, "planner/try_it.html", context)
@@ -117,12 +117,12 @@ def why_not_runnable(tool: Tool) -> str:
     return ""
 
 
-def isolation_of(version: ToolVersion | None) -> dict[str, Any]:
+def isolation_of(version: ToolVersion | None, tenant: Tenant) -> dict[str, Any]:
     """How a run of ``version`` is kept apart from the server, for the page to explain."""
     if version is None or version.runtime_kind == RuntimeKind.NONE:
         return {}
     # What a run gets: the tenant's limits may hold a script back (catalog.sandbox_limits).
-    allowed = sandbox_limits.effective(version.tool.tenant_id)
+    allowed = sandbox_limits.effective(tenant)
     memory_mb = version.memory_mb
     if version.runtime_kind == RuntimeKind.SCRIPT:
         memory_mb = min(memory_mb, allowed.memory_mb)

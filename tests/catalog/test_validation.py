@@ -396,3 +396,15 @@ def test_a_scripts_inputs_must_fit_its_main(
         capabilities=[],
     )
     assert [e.path for e in validate_definition(definition)] == expected
+
+
+def test_a_broken_input_schema_does_not_make_the_script_look_wrong() -> None:
+    """The inputs stand in as empty while their schema is broken: main(host) must not
+    then be said to need an input nobody gave."""
+    definition = make_definition(
+        script="def main(host):\n    return 1\n",
+        input_schema={"type": "object", "properties": "host"},
+        capabilities=[],
+    )
+    paths = [e.path for e in validate_definition(definition)]
+    assert paths and all(p.startswith("input_schema") for p in paths), paths
