@@ -54,8 +54,8 @@ def main() -> int:
     import django
 
     django.setup()
-    from catalog.definitions import content_hash, normalize
-    from catalog.transfer import read_path
+    from catalog.definitions.format import content_hash, normalize
+    from catalog.formats.files import read_path
     from planner.arguments import ArgumentsInvalid, prepare_arguments
 
     cases = []

@@ -104,7 +104,7 @@ def _code_version() -> str:
 
 def _write_tree(tree: Path, n_tools: int, seed: int) -> None:
     sys.path.insert(0, str(ROOT))
-    from catalog.transfer import write_tree
+    from catalog.formats.files import write_tree
 
     start = perf_counter()
     write_tree(generate(n_tools, seed, 0), tree)
@@ -225,9 +225,9 @@ def seed_tenant(
     With ``all_usable`` every tool is enabled and active, so every one is exported.
     """
     from catalog.database import collector_paused
+    from catalog.formats.files import Source
     from catalog.services import create_api_key, import_definitions, set_membership
     from catalog.services.tenants import create_tenant
-    from catalog.transfer import Source
 
     tenant = create_tenant(slug=slug, name=slug.title())
     set_membership(tenant, user=user, role=role, actor=None)
@@ -290,8 +290,8 @@ def _measure_imports(
     Like ``manage.py import_tools``, each step runs with the garbage collector paused.
     """
     from catalog.database import collector_paused
+    from catalog.formats.files import Source, read_path
     from catalog.services.importing import import_definitions
-    from catalog.transfer import Source, read_path
 
     start = perf_counter()
     with collector_paused():
@@ -441,7 +441,7 @@ def _measure_lists(
 def _measure_validation(
     sample: list[dict[str, Any]], say: Callable[[str], None]
 ) -> dict[str, float]:
-    from catalog.validation import validate_definition
+    from catalog.definitions.validation import validate_definition
 
     def check(definition: dict[str, Any]) -> None:
         if validate_definition(definition):

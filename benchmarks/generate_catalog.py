@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", default="yaml", choices=("yaml", "json"))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from catalog.transfer import write_tree
+    from catalog.formats.files import write_tree
 
     definitions = generate(args.tools, args.seed, args.version_index)
     count = write_tree(definitions, args.dest, fmt=args.format)

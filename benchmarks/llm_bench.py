@@ -105,7 +105,7 @@ def _run_child(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.test import Client
 
-    from catalog import llm_export
+    from catalog.llm import export as llm_export
     from catalog.models import Role, Tool
     from catalog.selectors import definition_of
     from catalog.services import (

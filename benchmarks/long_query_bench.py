@@ -4,7 +4,7 @@ on the sample catalog, and print the ratio.
     .venv/bin/python benchmarks/long_query_bench.py [--runs 200]
 
 A fresh SQLite database in a temporary ``QUIVER_VAR_DIR``; the sample catalog imported
-into one tenant; each query is answered by ``catalog.llm_export.build_payload`` (the body
+into one tenant; each query is answered by ``catalog.llm.export.build_payload`` (the body
 of GET /api/v1/llm/tools without HTTP and without the response cache), warm index, every
 request a different query (a number appended), median of ``--runs``.
 """
@@ -39,11 +39,12 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from catalog import llm_export, retrieval
+    from catalog.formats.files import read_path
+    from catalog.llm import export as llm_export
+    from catalog.llm import retrieval
     from catalog.models import Tenant
     from catalog.services import import_definitions
     from catalog.services.samples import SAMPLE_CATALOG
-    from catalog.transfer import read_path
 
     call_command("migrate", verbosity=0)
     tenant = Tenant.objects.create(name="Bench", slug="bench")

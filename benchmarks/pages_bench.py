@@ -119,10 +119,10 @@ def _run_child(args: argparse.Namespace) -> int:
     from django.test import Client
 
     from catalog.database import collector_paused
+    from catalog.formats.files import Source
     from catalog.models import Role
     from catalog.services import import_definitions, set_membership
     from catalog.services.tenants import create_tenant
-    from catalog.transfer import Source
 
     say = _say(args.child)
     call_command("migrate", verbosity=0)

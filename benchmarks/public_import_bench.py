@@ -32,7 +32,7 @@ def main() -> int:
         from django.core.management import call_command
 
         from catalog import services
-        from catalog.transfer import read_path
+        from catalog.formats.files import read_path
         from tests.catalog.public_style import public_style_tools
 
         call_command("migrate", verbosity=0)

@@ -7,7 +7,7 @@ would type (tests/catalog/retrieval_queries.yaml).
 Prints each query's rank of the expected tool (``-`` when not in the top 20), then top-1
 and top-5: the share of queries whose tool comes first, and in the first five. No
 database is needed: the sample definitions are normalized as an import stores them and
-indexed with the same code the API uses (``catalog.retrieval``). Deprecated tools are
+indexed with the same code the API uses (``catalog.llm.retrieval``). Deprecated tools are
 left out, as the API does by default. ``--distractors N`` adds the first N tools of
 ``generate_catalog.py`` to the index, a harder test: the right tool must also beat
 thousands of others that share its words.
@@ -39,8 +39,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from catalog import retrieval
-    from catalog.definitions import normalize
+    from catalog.definitions.format import normalize
+    from catalog.llm import retrieval
 
     repeats = dict(retrieval.FIELD_REPEATS)
     for item in filter(None, args.repeats.split(",")):

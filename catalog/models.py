@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Now
 
 from catalog.database import json_shape
-from catalog.definitions import TOOL_NAME
+from catalog.definitions.format import TOOL_NAME
 
 
 class Role(models.TextChoices):

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from catalog.definitions.validation import FieldError
 from catalog.models import SandboxLimits, Tenant
-from catalog.networks import parse, within
-from catalog.validation import FieldError
+from config.networks import parse, within
 
 MIN_MEMORY_MB = 16
 

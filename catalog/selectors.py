@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet, prefetch_related_objects
 
-from catalog.definitions import DEFAULT_RUNTIME
+from catalog.definitions.format import DEFAULT_RUNTIME
 from catalog.models import Capability, Pattern, Tenant, Tool, ToolVersion
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import environ
 
-from catalog.api.description import API_DESCRIPTION
 from config import broker
+from config.api.description import API_DESCRIPTION
 from config.var import private_file, private_folder, private_var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.api.errors.ApiErrorMiddleware",
+    "config.api.errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "catalog.tenancy.TenantMiddleware",
+    "catalog.accounts.tenancy.TenantMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "catalog.context_processors.navigation",
+                "catalog.accounts.context_processors.navigation",
                 "telemetry.context_processors.approvals",
             ],
         },
@@ -243,21 +243,21 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     # drf-spectacular's AutoSchema plus the error responses every endpoint can give.
-    "DEFAULT_SCHEMA_CLASS": "catalog.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # -- authentication, permissions, throttling, errors (F1; catalog/api/) --
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.api.auth.ApiKeyAuthentication",
+        "config.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["catalog.api.auth.TenantMember"],
-    "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.ApiRateThrottle"],
-    "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.auth.TenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ApiRateThrottle"],
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (import also reads YAML and uploads), checked for depth and text
     # that cannot be stored; forms could not carry the nested definitions and arguments.
-    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "catalog.api.metadata.Metadata",
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "config.api.metadata.Metadata",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -294,7 +294,7 @@ LOGIN_REDIRECT_URL = "catalog:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
-# Failed sign-ins: slowed after a few, then locked for a while (catalog/signin.py).
+# Failed sign-ins: slowed after a few, then locked for a while (catalog/accounts/signin.py).
 SIGNIN_SLOW_AFTER = env.int("SIGNIN_SLOW_AFTER", default=3)
 SIGNIN_LOCK_AFTER = env.int("SIGNIN_LOCK_AFTER", default=10)
 SIGNIN_LOCK_SECONDS = env.int("SIGNIN_LOCK_SECONDS", default=15 * 60)
@@ -347,7 +347,7 @@ SANDBOX_BLOCKED_HOSTS = [
     if host
 ]
 
-# Uploads: import files are read in memory, within these bounds (catalog/uploads).
+# Uploads: import files are read in memory, within these bounds (catalog/formats/uploads).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 QUIVER_IMPORT_MAX_BYTES = env.int("QUIVER_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

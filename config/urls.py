@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from catalog.api.docs import RedocView, SwaggerView
 from catalog.views import account
+from config.api.docs import RedocView, SwaggerView
 
 urlpatterns = [
     path("login/", account.login_view, name="login"),

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
-from catalog.validation import CompiledSchema, FieldError, compiled_validator, schema_errors
+from catalog.definitions.validation import (
+    CompiledSchema,
+    FieldError,
+    compiled_validator,
+    schema_errors,
+)
 
 CACHE_SIZE = 4096
 

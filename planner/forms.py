@@ -16,8 +16,8 @@ from typing import Any
 from django import forms
 from django.forms.utils import pretty_name
 
-from catalog import safe_data
-from catalog.in_words import limits_in_words, show_value
+from catalog.definitions import safe_data
+from catalog.display.in_words import limits_in_words, show_value
 from catalog.models import Pattern
 from telemetry.models import Environment
 

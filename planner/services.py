@@ -29,8 +29,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalog import safe_data, sandbox_limits
-from catalog.in_words import cost_in_words
+from catalog import sandbox_limits
+from catalog.definitions import safe_data
+from catalog.display.in_words import cost_in_words
 from catalog.models import (
     ApiKey,
     Pattern,

@@ -6,7 +6,7 @@ class TelemetryConfig(AppConfig):
     verbose_name = "Telemetry"
 
     def ready(self) -> None:
-        from catalog.in_words import register_value_words
+        from catalog.display.in_words import register_value_words
         from telemetry.models import ExecutionStatus
 
         # Audit entries of approvals record a run's status; show its label.

@@ -118,7 +118,7 @@ class Execution(models.Model):
     stderr = models.TextField(blank=True)
     output_truncated = models.BooleanField(default=False)
     # Characters that cannot be stored (NUL, lone UTF-16 surrogates) were replaced with
-    # U+FFFD in the result, output or error (catalog.safe_data).
+    # U+FFFD in the result, output or error (catalog.definitions.safe_data).
     text_replaced = models.BooleanField(default=False)
 
     queued_at = models.DateTimeField(default=timezone.now)

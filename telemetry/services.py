@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog import expressions, safe_data
+from catalog.definitions import expressions, safe_data
 from catalog.models import ApiKey, AuditAction, Pattern, Role, Tenant, ToolVersion
 from catalog.permissions import Actor, require_role
 from catalog.services.audit import audit

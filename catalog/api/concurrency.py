@@ -9,8 +9,8 @@ import re
 
 from rest_framework.exceptions import ValidationError
 
-from catalog.api.errors import PreconditionFailed, PreconditionRequired
 from catalog.models import Tool, ToolVersion
+from config.api.errors import PreconditionFailed, PreconditionRequired
 
 ETAG = re.compile(r'^(?:W/)?"(\d{1,18})-([0-9a-f]{1,64})"$')
 

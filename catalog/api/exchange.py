@@ -1,7 +1,7 @@
 """/api/v1/tools/import and /api/v1/tools/export: definitions in and out, in bulk.
 
 Import reads a YAML or JSON body, or uploaded files and zips, through the same readers
-as the import wizard (``catalog.transfer``, ``catalog.uploads``), so every format they
+as the import wizard (``catalog.formats.files``, ``catalog.formats.uploads``), so every format they
 understand is accepted here too; the service applies it all-or-nothing. Export streams
 the definitions of the whole catalog, or of the tools the list's filters select.
 """
@@ -26,20 +26,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import services
+from catalog.accounts.guards import client_ip
 from catalog.api import examples
-from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.serializers import (
     DefinitionSerializer,
     ImportReportSerializer,
     ImportUploadSerializer,
 )
 from catalog.filtersets import ToolFilterSet
+from catalog.formats.files import MAX_FILE_BYTES, ReadResult, dump_yaml, read_bytes
+from catalog.formats.uploads import MAX_UPLOAD_FILES, preview_of, read_uploads
 from catalog.models import REASON_MAX_LENGTH, Role, Tenant, Tool
 from catalog.selectors import export_definitions
-from catalog.tool_list import export_chunks
-from catalog.transfer import MAX_FILE_BYTES, ReadResult, dump_yaml, read_bytes
-from catalog.uploads import MAX_UPLOAD_FILES, preview_of, read_uploads
-from catalog.views.access import client_ip
+from catalog.views.tool_list import export_chunks
+from config.api.permissions import api_tenant, role_at_least
 
 # -- bodies ------------------------------------------------------------------------------
 

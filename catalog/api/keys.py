@@ -17,10 +17,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.permissions import api_role, api_tenant
+from catalog.accounts.guards import client_ip
 from catalog.models import ApiKey, Role
 from catalog.services import create_api_key, revoke_api_key
-from catalog.views.access import client_ip
+from config.api.permissions import api_role, api_tenant
 
 EXAMPLE_KEY = {
     "id": 7,

@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import sandbox_limits
-from catalog.api.errors import PreconditionFailed, PreconditionRequired
-from catalog.api.permissions import api_tenant, role_at_least
-from catalog.api.schema import error_response
+from catalog.accounts.guards import client_ip
 from catalog.models import REASON_MAX_LENGTH, Role, SandboxLimits, Tenant
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
-from catalog.views.access import client_ip
+from config.api.errors import PreconditionFailed, PreconditionRequired
+from config.api.permissions import api_tenant, role_at_least
+from config.api.schema import error_response
 
 
 class LimitsSerializer(serializers.Serializer):

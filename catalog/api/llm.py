@@ -1,6 +1,6 @@
 """GET /api/v1/llm/tools: the tools a caller's agent may use, in its LLM's format.
 
-Thin: the query string passes a serializer, ``catalog.llm_export`` does the rest and
+Thin: the query string passes a serializer, ``catalog.llm.export`` does the rest and
 caches whole bodies by catalog revision; this view adds the ETag and answers 304 to a
 matching ``If-None-Match``.
 """
@@ -18,9 +18,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from catalog import llm_export, llm_formats, retrieval
-from catalog.api.permissions import api_tenant, role_at_least
+from catalog.llm import export as llm_export
+from catalog.llm import formats as llm_formats
+from catalog.llm import retrieval
 from catalog.models import Platform, Role
+from config.api.permissions import api_tenant, role_at_least
 
 
 class LlmToolsQuerySerializer(serializers.Serializer):
@@ -75,7 +77,7 @@ class LlmMatchSerializer(serializers.Serializer):
 
 
 class LlmToolsSerializer(serializers.Serializer):
-    """The response (described for the schema; the body is built by catalog.llm_export)."""
+    """The response (described for the schema; the body is built by catalog.llm.export)."""
 
     format = serializers.ChoiceField(choices=llm_formats.FORMATS)
     revision = serializers.IntegerField(help_text="The catalog revision the tools are from.")

@@ -19,9 +19,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.errors import PreconditionFailed
-from catalog.api.permissions import api_role, api_tenant, role_at_least
-from catalog.api.schema import error_response
+from catalog.accounts.guards import client_ip
 from catalog.models import REASON_MAX_LENGTH, Membership, Role
 from catalog.services import (
     add_member,
@@ -32,7 +30,9 @@ from catalog.services import (
     renew_sign_in_link,
 )
 from catalog.services.members import LINK, PASSWORD
-from catalog.views.access import client_ip
+from config.api.errors import PreconditionFailed
+from config.api.permissions import api_role, api_tenant, role_at_least
+from config.api.schema import error_response
 
 EXAMPLE_MEMBER = {
     "id": 12,

@@ -13,18 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.api import examples
-from catalog.api.filters import CapabilityFilterSet, PatternFilterSet, TenantFilterBackend
-from catalog.api.pagination import Pages
-from catalog.api.permissions import api_tenant, role_at_least
 from catalog.api.serializers import (
     AuditEntrySerializer,
     CapabilitySerializer,
     PatternSerializer,
     ToolSummarySerializer,
 )
-from catalog.audit_filters import AuditFilter
+from catalog.filtersets import AuditFilter, CapabilityFilterSet, PatternFilterSet
 from catalog.models import AuditLog, Capability, Pattern, Role, Tenant, Tool
-from catalog.tool_list import rows_of
+from catalog.views.tool_list import rows_of
+from config.api.filters import TenantFilterBackend
+from config.api.pagination import Pages
+from config.api.permissions import api_tenant, role_at_least
 
 
 class _TenantList(generics.ListAPIView):

@@ -2,7 +2,7 @@
 
 Serializers here describe and check *requests* (their envelopes: reason, flags, version
 numbers) and turn rows into *responses*; they never write. A tool definition itself is
-checked by ``catalog.validation`` inside the services, so that the API, the pages and
+checked by ``catalog.definitions.validation`` inside the services, so that the API, the pages and
 import accept exactly the same definitions: here it is only required to be an object.
 """
 
@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.definitions import TOOL_NAME
+from catalog.definitions.format import TOOL_NAME
 from catalog.models import (
     REASON_MAX_LENGTH,
     AuditAction,
@@ -27,6 +27,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.selectors import pattern_definition
+from config.api.serializers import ReasonSerializer
 
 NAME_PATTERN = TOOL_NAME
 
@@ -225,16 +226,6 @@ class VersionDetailSerializer(VersionSerializer):
 
 
 # -- requests ------------------------------------------------------------------------------
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=REASON_MAX_LENGTH,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Why; kept in the audit log.",
-    )
 
 
 class ToolCreateSerializer(ReasonSerializer):

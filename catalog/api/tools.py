@@ -28,15 +28,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import services
+from catalog.accounts.guards import client_ip
 from catalog.api import examples
 from catalog.api.concurrency import base_version_of
 from catalog.api.details import tool_detail, with_versions_and_owners
-from catalog.api.docs import error_response
-from catalog.api.pagination import Pages
-from catalog.api.permissions import api_role, api_tenant, role_at_least
 from catalog.api.serializers import (
     PublishSerializer,
-    ReasonSerializer,
     RollbackSerializer,
     ToolCreateSerializer,
     ToolDetailSerializer,
@@ -48,14 +45,17 @@ from catalog.api.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from catalog.definitions import TOOL_FIELDS, TOOL_NAME
+from catalog.definitions.format import TOOL_FIELDS, TOOL_NAME
+from catalog.definitions.validation import RESERVED_NAMES, check_definition
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
 from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, load_content
-from catalog.tool_list import rows_of
-from catalog.validation import RESERVED_NAMES, check_definition
-from catalog.views.access import client_ip
+from catalog.views.tool_list import rows_of
+from config.api.docs import error_response
+from config.api.pagination import Pages
+from config.api.permissions import api_role, api_tenant, role_at_least
+from config.api.serializers import ReasonSerializer
 
 # Which role each action needs; services check the same (and ownership) again.
 ACTION_ROLES = {

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.definitions import (
+from catalog.definitions.format import (
     content_hash,
     content_of,
     diff,
@@ -18,6 +18,8 @@ from catalog.definitions import (
     semver_key,
     suggest_version,
 )
+from catalog.definitions.validation import check_definition
+from catalog.formats.files import Problem, Source
 from catalog.models import (
     AuditAction,
     AuditLog,
@@ -40,8 +42,6 @@ from catalog.services.versions import (
     save_versions,
     version_rows,
 )
-from catalog.transfer import Problem, Source
-from catalog.validation import check_definition
 
 # -- import ------------------------------------------------------------------------------
 

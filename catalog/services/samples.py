@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from catalog.formats.files import read_path
 from catalog.models import AuditAction, AuditLog, Tenant, Tool
 from catalog.services.importing import ImportReport, import_definitions
-from catalog.transfer import read_path
 
 SAMPLE_CATALOG = Path(settings.BASE_DIR) / "catalog" / "sample_catalog"
 # The reason on the import's audit rows; those rows are also the durable record that a

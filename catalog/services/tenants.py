@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog import sandbox_limits
+from catalog.definitions.validation import DefinitionInvalid, FieldError
 from catalog.models import (
     AuditAction,
     Membership,
@@ -19,7 +20,6 @@ from catalog.models import (
 from catalog.permissions import Actor, require_role
 from catalog.services.audit import audit
 from catalog.services.members import add_member, change_member_role
-from catalog.validation import DefinitionInvalid, FieldError
 
 # -- tenants and members -----------------------------------------------------------------
 

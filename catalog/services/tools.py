@@ -10,7 +10,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from catalog import sandbox_limits
-from catalog.definitions import (
+from catalog.definitions.format import (
     content_hash,
     content_of,
     diff,
@@ -18,6 +18,7 @@ from catalog.definitions import (
     semver_key,
     suggest_version,
 )
+from catalog.definitions.validation import DefinitionInvalid, FieldError, check_definition
 from catalog.models import (
     AuditAction,
     Role,
@@ -42,7 +43,6 @@ from catalog.services.versions import (
     validated,
     version_rows,
 )
-from catalog.validation import DefinitionInvalid, FieldError, check_definition
 
 # -- tools -------------------------------------------------------------------------------
 

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import revision
-from catalog.definitions import (
+from catalog.definitions.format import (
     content_hash,
     content_of,
     diff,
 )
+from catalog.definitions.validation import DefinitionInvalid, check_definition
 from catalog.models import (
     Capability,
     Pattern,
@@ -28,7 +29,6 @@ from catalog.models import (
 )
 from catalog.permissions import Actor
 from catalog.selectors import definition_of
-from catalog.validation import DefinitionInvalid, check_definition
 
 User = get_user_model()
 

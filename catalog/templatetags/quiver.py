@@ -11,10 +11,10 @@ from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from catalog.in_words import value_in_words
+from catalog.display.in_words import value_in_words
+from catalog.display.word_diff import word_diff
 from catalog.models import AuditAction, AuditLog, Tool
 from catalog.tool_state import ToolState, state_of
-from catalog.word_diff import word_diff
 
 register = template.Library()
 

@@ -20,9 +20,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import signin
-from catalog.tenancy import SESSION_KEY
-from catalog.views.access import client_ip
+from catalog.accounts import signin
+from catalog.accounts.guards import client_ip
+from catalog.accounts.tenancy import SESSION_KEY
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from catalog.audit_filters import AuditFilter
+from catalog.accounts.guards import role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.display.tool_health import AUDIT_COLUMNS
+from catalog.filtersets import AuditFilter
 from catalog.models import AuditLog, Membership, Role
-from catalog.tenancy import TenantRequest
-from catalog.tool_health import AUDIT_COLUMNS
-from catalog.views.access import role_required
 
 PAGE_SIZE = 50
 LONG_DIFF = 4  # changes; more are folded into a <details>

@@ -6,10 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from catalog import tool_health
+from catalog.accounts.guards import role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.display import tool_health
 from catalog.models import Role
-from catalog.tenancy import TenantRequest
-from catalog.views.access import role_required
 from catalog.views.audit import audit_rows
 
 

@@ -15,8 +15,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import in_words, sandbox_limits, services
-from catalog.definitions import content_of, diff, semver_key
+from catalog import sandbox_limits, services
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.definitions.format import content_of, diff, semver_key
+from catalog.display import in_words
+from catalog.display.tool_health import tool_warnings
+from catalog.formats.files import dump_yaml
 from catalog.models import (
     REASON_MAX_LENGTH,
     AuditLog,
@@ -28,10 +33,6 @@ from catalog.models import (
 )
 from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, load_content, with_content
-from catalog.tenancy import TenantRequest
-from catalog.tool_health import tool_warnings
-from catalog.transfer import dump_yaml
-from catalog.views.access import client_ip, role_required
 from catalog.views.audit import audit_rows
 
 AUDIT_SHOWN = 20

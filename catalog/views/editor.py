@@ -11,21 +11,22 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from catalog import inference, services
-from catalog.editing import (
+from catalog import services
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.definitions import inference
+from catalog.definitions.validation import DefinitionInvalid
+from catalog.editor.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
+from catalog.editor.state import (
     ErrorItem,
     ToolEditor,
     check_script_text,
     pattern_block_from_post,
     schema_check_items,
 )
-from catalog.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
 from catalog.models import Membership, Role, Tenant, Tool, ToolVersion
 from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, with_content
-from catalog.tenancy import TenantRequest
-from catalog.validation import DefinitionInvalid
-from catalog.views.access import client_ip, role_required
 
 TEMPLATE = "catalog/tool_form.html"
 COMMON_CATEGORIES = ["automation", "data", "monitoring", "network", "security", "system", "text"]

@@ -12,11 +12,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog import services
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.formats.uploads import (
+    SHOW_CHOICES,
+    ImportForm,
+    PreviewFilterForm,
+    StagedImport,
+    preview_of,
+)
 from catalog.models import Role
 from catalog.services import ImportFailed
-from catalog.tenancy import TenantRequest
-from catalog.uploads import SHOW_CHOICES, ImportForm, PreviewFilterForm, StagedImport, preview_of
-from catalog.views.access import client_ip, role_required
 
 PREVIEW = "catalog/import_preview.html"
 ITEMS_PER_PAGE = 100

@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from catalog import sandbox_limits
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
 from catalog.models import REASON_MAX_LENGTH, Role, RuntimeKind, SandboxLimits, Tool
 from catalog.services import StaleLimits, sandbox_limits_of, set_sandbox_limits
-from catalog.tenancy import TenantRequest
-from catalog.views.access import client_ip, role_required
 
 ALL, ONLY = "all", "only"
 

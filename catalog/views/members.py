@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
 from catalog.models import Membership, Role
 from catalog.services import (
     NewLogin,
@@ -25,8 +27,6 @@ from catalog.services import (
     renew_sign_in_link,
 )
 from catalog.services.members import FIRST_SIGN_IN, LINK, may_get_a_new_link
-from catalog.tenancy import TenantRequest
-from catalog.views.access import client_ip, role_required
 
 ROLE_CHOICES = [(r.value, r.label) for r in reversed(Role)]
 

@@ -15,11 +15,12 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
+from catalog.accounts.guards import client_ip, role_required
+from catalog.accounts.tenancy import TenantRequest
 from catalog.filtersets import ARCHIVED_CHOICES, ENABLED_CHOICES, ToolFilterSet, tag_names
 from catalog.models import Platform, Role, Tenant, Tool, ToolStatus
 from catalog.selectors import export_definitions
-from catalog.tenancy import TenantRequest
-from catalog.tool_list import (
+from catalog.views.tool_list import (
     BULK_ACTIONS,
     BulkAction,
     BulkForm,
@@ -32,7 +33,6 @@ from catalog.tool_list import (
     sort_columns,
     valid_query,
 )
-from catalog.views.access import client_ip, role_required
 
 
 @require_GET
@@ -49,7 +49,7 @@ def tool_list(request: TenantRequest) -> HttpResponse:
         "filtered": any(key != "ordering" for key in query),
     }
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "catalog/tool_list.html#tool-rows", context)
+        response = render(request, "catalog/views/tool_list.html#tool-rows", context)
         # The address bar shows the filters in use, not every empty field of the form.
         push_url(response, _list_url(_with_page(query.urlencode(), page.number)))
     else:
@@ -63,7 +63,7 @@ def tool_list(request: TenantRequest) -> HttpResponse:
             tags=tag_names(request.tenant),
             bulk_actions=actions_for(request.role),
         )
-        response = render(request, "catalog/tool_list.html", context)
+        response = render(request, "catalog/views/tool_list.html", context)
     # The same URL answers with a fragment or a page: caches must tell them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response

@@ -18,11 +18,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.errors import ErrorSerializer, error_body, flatten, summary
-from catalog.api.pagination import Pages
-from catalog.api.permissions import api_tenant, role_at_least
-from catalog.api.serializers import ReasonSerializer
 from catalog.models import ApiKey, Role, Tenant
+from config.api.errors import ErrorSerializer, error_body, flatten, summary
+from config.api.pagination import Pages
+from config.api.permissions import api_tenant, role_at_least
+from config.api.serializers import ReasonSerializer
 from planner import services
 from planner.api.serializers import (
     ExecutionSerializer,

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.networks import within
+from config.networks import within
 
 IP = "/usr/sbin/ip"
 NFT = "/usr/sbin/nft"

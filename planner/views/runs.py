@@ -18,10 +18,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.in_words import milliseconds_in_words
+from catalog.accounts.guards import role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.display.in_words import milliseconds_in_words
 from catalog.models import REASON_MAX_LENGTH, Membership, Role
-from catalog.tenancy import TenantRequest
-from catalog.views.access import role_required
 from planner import services
 from telemetry.filtersets import ExecutionFilterSet
 from telemetry.models import ErrorKind, Execution, ExecutionStatus

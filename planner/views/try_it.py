@@ -13,7 +13,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
 from catalog import sandbox_limits
-from catalog.in_words import (
+from catalog.accounts.guards import role_required
+from catalog.accounts.tenancy import TenantRequest
+from catalog.display.in_words import (
     cost_in_words,
     milliseconds_in_words,
     policy_in_words,
@@ -21,9 +23,7 @@ from catalog.in_words import (
     seconds_in_words,
 )
 from catalog.models import Pattern, Role, RuntimeKind, Tenant, Tool, ToolVersion
-from catalog.tenancy import TenantRequest
 from catalog.tool_state import DISABLED, state_of
-from catalog.views.access import role_required
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
 from planner.sandbox import BUBBLEWRAP, isolation_level
 from planner.services import RunRefused, invoke, patterns_of

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-from catalog import safe_data
+from catalog.definitions import safe_data
 
 JSON_FIELDS = ("arguments", "context", "result")
 

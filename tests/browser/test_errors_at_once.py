@@ -9,8 +9,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from catalog.formats.files import dump_yaml
 from catalog.models import Tool
-from catalog.transfer import dump_yaml
 from tests.browser.conftest import Shot, sign_in
 from tests.factories import make_definition
 

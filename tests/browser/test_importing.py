@@ -11,9 +11,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from catalog import services
+from catalog.formats.files import dump_yaml
 from catalog.models import Tool
 from catalog.selectors import export_definitions
-from catalog.transfer import dump_yaml
 from tests.browser.conftest import Shot, sign_in
 from tests.catalog.public_style import UNREADABLE, public_style_tools
 from tests.factories import make_definition

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from catalog import signin
+from catalog.accounts import signin
 from catalog.models import Role, Tenant
 from tests.browser.conftest import Shot, sign_in
 from tests.factories import MembershipFactory
@@ -45,7 +45,7 @@ def test_a_wrong_password_shows_an_error(page: Page, admin: Any, shot: Shot) -> 
 
 
 class FrozenClock:
-    """Stands in for the ``time`` module in catalog.signin, so waits do not depend on how
+    """Stands in for the ``time`` module in catalog.accounts.signin, so waits do not depend on how
     fast the machine runs the test."""
 
     def __init__(self) -> None:

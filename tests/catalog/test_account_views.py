@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from catalog.tenancy import SESSION_KEY
+from catalog.accounts.tenancy import SESSION_KEY
 from tests.factories import MembershipFactory, UserFactory
 
 PASSWORD = "correct horse battery"
@@ -79,7 +79,7 @@ def test_repeated_failures_are_slowed_then_locked(
 
 
 def test_lockout_lasts_and_names_its_length(client: Client, member: Any, settings: Any) -> None:
-    from catalog import signin
+    from catalog.accounts import signin
 
     settings.SIGNIN_SLOW_AFTER = 100
     settings.SIGNIN_LOCK_AFTER = 3

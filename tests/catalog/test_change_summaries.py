@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import services
+from catalog.display.word_diff import Piece, word_diff
 from catalog.models import AuditAction, AuditLog, Tenant, Tool
 from catalog.selectors import definition_of, with_content
-from catalog.word_diff import Piece, word_diff
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db

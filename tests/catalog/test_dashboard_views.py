@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services, tool_health
+from catalog import services
+from catalog.display import tool_health
 from catalog.models import Tenant, Tool, ToolStatus, ToolVersion
 from catalog.selectors import definition_of, with_content
 from tests.factories import make_definition

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from catalog import services
-from catalog.definitions import canonical_json, content_of, normalize
-from catalog.editing import ToolEditor
+from catalog.definitions.format import canonical_json, content_of, normalize
+from catalog.editor.state import ToolEditor
 from catalog.models import AuditAction, AuditLog, Tenant, Tool, ToolVersion, VersionState
 from catalog.selectors import definition_of, with_content
 from tests.factories import make_definition

@@ -17,12 +17,12 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import services
-from catalog.foreign import slugify, tool_name
+from catalog.definitions.validation import check_definition
+from catalog.formats.files import ReadResult, parse_text, read_path
+from catalog.formats.foreign import slugify, tool_name
+from catalog.formats.uploads import StagedImport
 from catalog.models import Tenant, Tool
 from catalog.services import ImportFailed
-from catalog.transfer import ReadResult, parse_text, read_path
-from catalog.uploads import StagedImport
-from catalog.validation import check_definition
 from tests.factories import make_definition
 
 SAMPLES = Path(__file__).resolve().parent / "foreign_samples"
@@ -643,7 +643,7 @@ def test_a_schema_nested_too_deep_or_with_a_bound_that_is_not_a_number_is_refuse
         node = node["properties"]["x"]
     result = one_tool(openai_tool(deep))
     assert result.sources == []
-    # Read from a file, the JSON itself is refused first (catalog.safe_data).
+    # Read from a file, the JSON itself is refused first (catalog.definitions.safe_data).
     assert result.problems[0].message.startswith("is nested too deep (at most 64 levels")
     result = one_tool(openai_tool({"type": "object", "properties": {"n": {"maximum": "lots"}}}))
     assert [(p.path, p.message) for p in result.problems] == [

@@ -12,9 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from catalog import services
+from catalog.formats.files import Source, dump_yaml, parse_text, read_path, write_tree
 from catalog.models import AuditLog, Tenant, Tool, ToolTag, ToolVersion
 from catalog.selectors import export_definitions
-from catalog.transfer import Source, dump_yaml, parse_text, read_path, write_tree
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db
@@ -313,7 +313,7 @@ def test_a_large_tree_read_in_parallel_gives_the_same_result(
     tree(tmp_path, many(6))
     (tmp_path / "broken.yaml").write_text("name: [\n")
     serial = read_path(tmp_path)
-    monkeypatch.setattr("catalog.transfer.PARALLEL_FROM", 2)
+    monkeypatch.setattr("catalog.formats.files.PARALLEL_FROM", 2)
     parallel = read_path(tmp_path)
     assert parallel == serial
     assert len(parallel.sources) == 6
@@ -346,7 +346,7 @@ def test_catalog_statistics_can_be_refreshed_after_a_bulk_import(tenant: Tenant)
 def test_yaml_alias_bomb_is_refused_quickly() -> None:
     import time
 
-    from catalog.transfer import parse_text
+    from catalog.formats.files import parse_text
 
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for i in range(1, 10):

@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import services
+from catalog.formats.files import Source, dump_yaml, read_path, write_tree
+from catalog.formats.uploads import StagedImport
 from catalog.models import AuditAction, AuditLog, Tenant, Tool, ToolVersion
 from catalog.services import importing
-from catalog.transfer import Source, dump_yaml, read_path, write_tree
-from catalog.uploads import StagedImport
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db

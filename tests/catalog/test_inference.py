@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.inference import InferenceError, infer_input_schema, param_docs
-from catalog.validation import check_json_schema
+from catalog.definitions.inference import InferenceError, infer_input_schema, param_docs
+from catalog.definitions.validation import check_json_schema
 
 SAMPLE_DIR = Path(__file__).parents[2] / "catalog" / "sample_catalog"
 SCRIPTED = [

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import services
+from catalog.formats.files import Source, parse_text
 from catalog.models import AuditAction, AuditLog, Tenant, Tool, ToolStatus
-from catalog.transfer import Source, parse_text
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db

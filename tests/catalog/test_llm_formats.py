@@ -14,9 +14,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from catalog import llm_formats
-from catalog.definitions import normalize
-from catalog.llm_formats import (
+from catalog.definitions.format import normalize
+from catalog.llm import formats as llm_formats
+from catalog.llm.formats import (
     ConversionCache,
     drop_strict_nulls,
     llm_description,

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from catalog import services
+from catalog.definitions.validation import validate_definition
 from catalog.models import AuditAction, AuditLog, Platform, Tenant, Tool, VersionState
-from catalog.validation import validate_definition
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db

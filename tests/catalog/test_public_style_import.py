@@ -16,8 +16,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from catalog import services
+from catalog.formats.files import Source, parse_text, read_path
 from catalog.models import Tenant, Tool
-from catalog.transfer import Source, parse_text, read_path
 from tests.catalog.public_style import UNREADABLE, public_style_tools
 from tests.factories import make_definition
 

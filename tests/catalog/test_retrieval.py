@@ -11,10 +11,12 @@ import pytest
 import yaml
 from django.core.cache import caches
 
-from catalog import llm_export, retrieval, revision, services
+from catalog import revision, services
+from catalog.formats.files import read_path
+from catalog.llm import export as llm_export
+from catalog.llm import retrieval
+from catalog.llm.retrieval import QUERY_RANKED_CHARS, ToolIndex, tokenize
 from catalog.models import Tenant, Tool
-from catalog.retrieval import QUERY_RANKED_CHARS, ToolIndex, tokenize
-from catalog.transfer import read_path
 from tests.factories import make_definition
 
 ROOT = Path(__file__).resolve().parents[2]

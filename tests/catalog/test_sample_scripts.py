@@ -23,7 +23,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from catalog import expressions
+from catalog.definitions import expressions
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = ROOT / "catalog" / "sample_catalog"

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog import revision, services
+from catalog.definitions.validation import DefinitionInvalid
 from catalog.models import AuditLog, Tenant, Tool, ToolTag, ToolVersion, VersionState
 from catalog.selectors import current_version_by_name, definition_of, with_content
-from catalog.validation import DefinitionInvalid
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db
@@ -543,7 +543,7 @@ def test_creator_may_publish_a_new_tool_owned_by_someone_else(
 def test_import_refuses_to_change_a_tool_the_editor_does_not_own(
     tenant: Tenant, editor: Any, second_editor: Any
 ) -> None:
-    from catalog.transfer import Source
+    from catalog.formats.files import Source
 
     create(tenant, editor)
     changed = make_definition(description="Imported over someone else's tool.")
@@ -561,7 +561,7 @@ def test_import_refuses_to_change_a_tool_the_editor_does_not_own(
 def test_import_leaves_unowned_unchanged_tools_and_new_ones_to_any_editor(
     tenant: Tenant, editor: Any, second_editor: Any
 ) -> None:
-    from catalog.transfer import Source
+    from catalog.formats.files import Source
 
     tool = create(tenant, editor)
     same = definition_of(with_content(ToolVersion.objects.filter(pk=tool.current_version_id)).get())

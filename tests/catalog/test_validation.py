@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from catalog import expressions
-from catalog.definitions import content_hash, normalize, suggest_version
-from catalog.validation import (
+from catalog.definitions import expressions
+from catalog.definitions.format import content_hash, normalize, suggest_version
+from catalog.definitions.validation import (
     check_definition,
     check_script,
     compiled_validator,

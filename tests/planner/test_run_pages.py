@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from catalog.in_words import milliseconds_in_words
+from catalog.display.in_words import milliseconds_in_words
 from catalog.models import REASON_MAX_LENGTH, AuditAction, AuditLog, Tenant, ToolVersion
 from catalog.services import create_tool
 from telemetry.models import Execution, ExecutionStatus

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import sandbox_limits, services
+from catalog.definitions.validation import DefinitionInvalid
 from catalog.models import AuditAction, AuditLog, SandboxLimits, Tenant
-from catalog.validation import DefinitionInvalid
 from planner import sandbox
 from planner.executor import run_execution
 from telemetry.models import ErrorKind, Execution, ExecutionStatus

@@ -8,9 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from catalog.formats.files import write_tree
 from catalog.models import Tenant
 from catalog.selectors import export_definitions
-from catalog.transfer import write_tree
 
 
 class Command(BaseCommand):

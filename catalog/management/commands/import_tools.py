@@ -11,9 +11,9 @@ from django.db import transaction
 
 from catalog import services
 from catalog.database import analyze_catalog, collector_paused
+from catalog.formats.files import read_path
 from catalog.models import Tenant
 from catalog.services import ImportFailed, ImportReport
-from catalog.transfer import read_path
 
 
 class Command(BaseCommand):

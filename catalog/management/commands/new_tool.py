@@ -14,17 +14,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
 from django.db import transaction
 
-from catalog import expressions, services
-from catalog.definitions import PREFERENCES
-from catalog.models import Platform, RuntimeKind, Tenant, Tool
-from catalog.transfer import dump_yaml
-from catalog.validation import (
+from catalog import services
+from catalog.definitions import expressions
+from catalog.definitions.format import PREFERENCES
+from catalog.definitions.validation import (
     DefinitionInvalid,
     FieldError,
     compiled_validator,
     validate_definition,
 )
-from catalog.wizard import (
+from catalog.formats.files import dump_yaml
+from catalog.models import Platform, RuntimeKind, Tenant, Tool
+from catalog.new_tool.wizard import (
     BLANK,
     CLEAR,
     EMPTY_SCRIPT,

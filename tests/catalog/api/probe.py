@@ -19,12 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api import keys
-from catalog.api.auth import TenantMember
-from catalog.api.docs import RedocView, SwaggerView
-from catalog.api.permissions import api_role, api_tenant, role_at_least
 from catalog.models import ApiKey, Role
 from catalog.services import create_api_key
 from catalog.views import account
+from config.api.auth import TenantMember
+from config.api.docs import RedocView, SwaggerView
+from config.api.permissions import api_role, api_tenant, role_at_least
 
 URLCONF = "tests.catalog.api.probe"
 PROBE = "/api/v1/probe"

@@ -12,10 +12,10 @@ from django.test import Client
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
+from catalog.definitions.validation import DefinitionInvalid, FieldError
+from catalog.formats.files import Problem
 from catalog.models import Tenant, Tool
 from catalog.services import ImportFailed, ImportReport, StaleEdit, create_tool, edit_tool
-from catalog.transfer import Problem
-from catalog.validation import DefinitionInvalid, FieldError
 from tests.catalog.api import probe
 from tests.catalog.api.probe import PROBE, URLCONF, fresh_cache
 from tests.factories import make_definition

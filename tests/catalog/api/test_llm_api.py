@@ -12,10 +12,12 @@ from django.db.models import F
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from catalog import llm_export, llm_formats, services
+from catalog import services
+from catalog.formats.files import read_path
+from catalog.llm import export as llm_export
+from catalog.llm import formats as llm_formats
 from catalog.models import Role, Tenant, Tool, ToolVersion
 from catalog.selectors import definition_of, with_content
-from catalog.transfer import read_path
 from tests.factories import UserFactory, make_definition
 
 URL = "/api/v1/llm/tools"

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from catalog.api import throttling
-from catalog.api.throttling import parse_rate
 from catalog.models import Role, Tenant
+from config.api import throttling
+from config.api.throttling import parse_rate
 from tests.catalog.api.probe import PROBE, URLCONF, bearer, fresh_cache, make_key
 
 pytestmark = pytest.mark.urls(URLCONF)
