@@ -46,7 +46,7 @@ class RuntimeSerializer(serializers.Serializer):
 
 class DefinitionSerializer(serializers.Serializer):
     """A tool definition as a person writes it (the import format; JSON Schema in
-    ``catalog/schemas/tool_definition.schema.json``). Only the shape is described here:
+    ``catalog/definitions/schemas/tool_definition.schema.json``). Only the shape is described here:
     the services check every rule and report each problem by field path."""
 
     name = serializers.RegexField(NAME_PATTERN, max_length=64)
