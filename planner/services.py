@@ -31,7 +31,7 @@ from django.db import transaction
 
 from catalog import sandbox_limits
 from catalog.definitions import safe_data
-from catalog.display.in_words import cost_in_words
+from catalog.estimates import cost_in_words, estimate_for
 from catalog.models import (
     ApiKey,
     Pattern,
@@ -113,7 +113,7 @@ def invoke(
         for error in exc.errors:
             grouped.setdefault(error.path or "arguments", []).append(error.message)
         raise ValidationError(grouped) from None
-    estimate = services.estimate_for(chosen_pattern, context)
+    estimate = estimate_for(chosen_pattern, context)
     policy = policy_for(chosen, governing_patterns(chosen, chosen_pattern), context)
     check_policy(policy, environment=environment)
     with transaction.atomic():
@@ -256,7 +256,7 @@ def policy_for(version: ToolVersion, patterns: list[Pattern], context: Mapping[s
     costs, unknown = [], False
     for p in patterns:
         if p.cost_estimate.strip():
-            cost = services.estimate_for(p, context).cost
+            cost = estimate_for(p, context).cost
             unknown = unknown or cost is None
             if cost is not None:
                 costs.append(cost)

@@ -18,17 +18,17 @@ the loser gets ``False`` (``mark_running``) or a ``TransitionRefused``.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.definitions import expressions, safe_data
+from catalog.definitions import safe_data
+from catalog.estimates import Estimate, estimate_for
 from catalog.models import ApiKey, AuditAction, Pattern, Role, Tenant, ToolVersion
 from catalog.permissions import Actor, require_role
 from catalog.services.audit import audit
@@ -78,51 +78,6 @@ class TransitionRefused(ValidationError):
                 ]
             }
         )
-
-
-class Estimate(NamedTuple):
-    """A pattern's estimates for a context; ``None`` where it has none or it cannot be
-    computed for these values."""
-
-    time_ms: float | None
-    cost: float | None
-
-
-# -- estimates --------------------------------------------------------------------------
-
-
-def estimate_for(pattern: Pattern | None, context: Mapping[str, Any]) -> Estimate:
-    """Evaluate a pattern's time and cost expressions for a run's context variables.
-
-    Declared variables missing from ``context`` take their sample value; a declared
-    variable given something other than a number is refused (ValidationError keyed
-    ``context``). Undeclared keys are ignored.
-    """
-    if pattern is None:
-        return Estimate(None, None)
-    declared = pattern.context_variables or {}
-    values: dict[str, float] = {}
-    for name, spec in declared.items():
-        value = context.get(name, (spec or {}).get("sample", 1))
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationError({"context": [f"'{name}' must be a number, not {value!r}"]})
-        if not math.isfinite(value):
-            raise ValidationError({"context": [f"'{name}' must be a finite number"]})
-        values[name] = float(value)
-    return Estimate(
-        _evaluated(pattern.time_estimate_ms, values), _evaluated(pattern.cost_estimate, values)
-    )
-
-
-def _evaluated(expression: str, values: Mapping[str, float]) -> float | None:
-    if not expression.strip():
-        return None
-    try:
-        return expressions.evaluate(expression, values)
-    except expressions.ExpressionError:
-        # E.g. "1000 / N" for N = 0: no estimate rather than a failed run; policy
-        # decides what a missing estimate means.
-        return None
 
 
 # -- recording --------------------------------------------------------------------------

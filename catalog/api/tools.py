@@ -71,26 +71,10 @@ ACTION_ROLES = {
     "publish": Role.EDITOR,
     "rollback": Role.EDITOR,
     "discard": Role.EDITOR,
-    "deprecate": Role.EDITOR,
-    "archive": Role.EDITOR,
-    "restore": Role.EDITOR,
-    "enable": Role.OPERATOR,
-    "disable": Role.OPERATOR,
+    **{change.key: change.role for change in services.STATE_CHANGES.values() if change.in_api},
 }
-STATE_SERVICES = {
-    "enable": services.enable_tool,
-    "disable": services.disable_tool,
-    "deprecate": services.deprecate_tool,
-    "archive": services.archive_tool,
-    "restore": services.restore_tool,
-}
-STATE_WORDS = {
-    "enable": "Let agents find and run the tool again (operators and up, any tool).",
-    "disable": "Hide the tool from agents; nothing else changes (operators and up, any tool).",
-    "deprecate": "Mark the tool as on its way out; it still runs while enabled.",
-    "archive": "Hide the tool everywhere, keeping its versions and history; restorable.",
-    "restore": "Bring an archived tool back.",
-}
+# The state changes the API offers as verbs (POST /tools/{name}/<verb>).
+STATE_VERBS = {key: c for key, c in services.STATE_CHANGES.items() if c.in_api}
 OWNED = " Editors may do this only to tools they own (or that nobody owns); admins to any."
 TRUE = {"1", "true", "yes", "on"}
 
@@ -129,6 +113,21 @@ STALE = {
 
 def _flag(request: Request, name: str) -> bool:
     return str(request.query_params.get(name, "")).strip().lower() in TRUE
+
+
+def _state_schema(verb: str) -> Any:
+    """The OpenAPI description of a state verb, in the words of the one table."""
+    change = STATE_VERBS[verb]
+    return extend_schema(
+        summary=change.label,
+        description=change.about
+        + ("" if change.any_tool else OWNED)
+        + " Already so: nothing changes (200).",
+        parameters=[ETAG_HEADER, NAME_PARAMETER],
+        request=ReasonSerializer,
+        responses={200: ToolDetailSerializer},
+        examples=[examples.REASON_REQUEST, examples.TOOL_DETAIL],
+    )
 
 
 class ToolViewSet(viewsets.GenericViewSet):
@@ -390,12 +389,33 @@ class ToolViewSet(viewsets.GenericViewSet):
 
     def _change_state(self, request: Request, name: str, verb: str) -> Response:
         tool = self._tool(name)
-        if ACTION_ROLES[verb] != Role.OPERATOR:
+        change = STATE_VERBS[verb]
+        if not change.any_tool:
             self._require_change(tool)
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        STATE_SERVICES[verb](tool, reason=body.validated_data["reason"], **self._actor())
+        change.service(tool, reason=body.validated_data["reason"], **self._actor())
         return self._detail(tool.name)
+
+    @_state_schema("enable")
+    def enable(self, request: Request, name: str) -> Response:
+        return self._change_state(request, name, "enable")
+
+    @_state_schema("disable")
+    def disable(self, request: Request, name: str) -> Response:
+        return self._change_state(request, name, "disable")
+
+    @_state_schema("deprecate")
+    def deprecate(self, request: Request, name: str) -> Response:
+        return self._change_state(request, name, "deprecate")
+
+    @_state_schema("archive")
+    def archive(self, request: Request, name: str) -> Response:
+        return self._change_state(request, name, "archive")
+
+    @_state_schema("restore")
+    def restore(self, request: Request, name: str) -> Response:
+        return self._change_state(request, name, "restore")
 
     # -- validation ------------------------------------------------------------------
 
@@ -428,26 +448,6 @@ class ToolViewSet(viewsets.GenericViewSet):
         body = ValidateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(validation_result({**body.validated_data["definition"], "name": tool.name}))
-
-
-def _state_view(verb: str) -> Any:
-    def change(self: ToolViewSet, request: Request, name: str) -> Response:
-        return self._change_state(request, name, verb)
-
-    change.__name__ = verb
-    owned = OWNED if ACTION_ROLES[verb] != Role.OPERATOR else ""
-    return extend_schema(
-        summary=verb.title(),
-        description=STATE_WORDS[verb] + owned + " Already so: nothing changes (200).",
-        parameters=[ETAG_HEADER, NAME_PARAMETER],
-        request=ReasonSerializer,
-        responses={200: ToolDetailSerializer},
-        examples=[examples.REASON_REQUEST, examples.TOOL_DETAIL],
-    )(change)
-
-
-for _verb in STATE_SERVICES:
-    setattr(ToolViewSet, _verb, _state_view(_verb))
 
 
 # -- helpers shared with tests and other API modules ---------------------------------------

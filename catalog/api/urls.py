@@ -3,7 +3,7 @@
 from django.urls import path
 
 from catalog.api import exchange, keys, limits, llm, members, readonly
-from catalog.api.tools import ToolViewSet
+from catalog.api.tools import STATE_VERBS, ToolViewSet
 
 _tools = ToolViewSet.as_view
 
@@ -29,16 +29,7 @@ urlpatterns: list = [
     ),
     *[
         path(f"tools/<slug:name>/{verb}", _tools({"post": verb}), name=f"tool-{verb}")
-        for verb in (
-            "publish",
-            "rollback",
-            "enable",
-            "disable",
-            "deprecate",
-            "archive",
-            "restore",
-            "validate",
-        )
+        for verb in ("publish", "rollback", *STATE_VERBS, "validate")
     ],
     path("capabilities", readonly.CapabilityList.as_view(), name="capability-list"),
     path(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.definitions.expressions import ExpressionError, evaluate, variable_names
+from catalog.estimates import Worked, cost_in_words, samples_of, worked_out
 from catalog.models import Pattern, RuntimeKind, ToolStatus, ToolVersion
 from catalog.sandbox_limits import Limits
 
@@ -284,48 +284,6 @@ def script_lines(script: str) -> list[str]:
 # -- patterns ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """An estimate expression, its variables' sample values and what it gives for them."""
-
-    expression: str
-    value: str
-    samples: str
-    problem: str
-
-
-def estimate_of(expression: str, context_variables: dict[str, Any], unit: str) -> Estimate | None:
-    if not expression:
-        return None
-    samples = {
-        name: (spec or {}).get("sample", 1) if isinstance(spec, dict) else 1
-        for name, spec in context_variables.items()
-    }
-    try:
-        value = evaluate(expression, samples)
-    except (ExpressionError, TypeError, ValueError) as exc:
-        return Estimate(expression, "", "", str(exc))
-    try:
-        names = variable_names(expression)
-    except ExpressionError as exc:
-        return Estimate(expression, "", "", str(exc))
-    if not names:  # a plain number says it all
-        return Estimate(expression, "", "", "")
-    used = ", ".join(f"{k} = {show_value(v)}" for k, v in samples.items() if k in names)
-    shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return Estimate(expression, f"{shown}{unit}", used, "")
-
-
-# Definitions give costs as plain numbers in the tenant's own unit (see the editor's
-# help); every page names that unit the same way.
-COST_UNIT = "cost units"
-
-
-def cost_in_words(cost: float) -> str:
-    """A cost with its unit: "2.5 cost units"."""
-    return f"{show_value(round(cost, 2))} {COST_UNIT}"
-
-
 def policy_in_words(pattern: Pattern, *, restrictions_only: bool = False) -> list[str]:
     """The pattern's policy in sentences; with ``restrictions_only``, only what holds a
     run back (Try it lists those next to each way of running)."""
@@ -387,8 +345,8 @@ class PatternView:
     """A pattern with everything its card shows worked out."""
 
     pattern: Pattern
-    time: Estimate | None
-    cost: Estimate | None
+    time: Worked | None
+    cost: Worked | None
     complexity: str
     policy: list[str]
     bars: list[Bar]
@@ -413,8 +371,8 @@ def capability_views(version: ToolVersion) -> list[CapabilityView]:
             cv.patterns.append(
                 PatternView(
                     pattern=p,
-                    time=estimate_of(p.time_estimate_ms, variables, " ms"),
-                    cost=estimate_of(p.cost_estimate, variables, f" {COST_UNIT}"),
+                    time=worked_out(p.time_estimate_ms, samples_of(variables), "time"),
+                    cost=worked_out(p.cost_estimate, samples_of(variables), "cost"),
                     complexity=complexity_in_words(p.complexity_score),
                     policy=policy_in_words(p),
                     bars=preference_bars(p),

@@ -21,6 +21,7 @@ from catalog.services.members import (
     remove_member,
     renew_sign_in_link,
 )
+from catalog.services.states import STATE_CHANGES, StateChange, StateOutcome, change_states
 from catalog.services.tenants import (
     StaleLimits,
     create_tenant,
@@ -46,6 +47,7 @@ from catalog.services.tools import (
 from catalog.services.versions import StaleEdit
 
 __all__ = [
+    "STATE_CHANGES",
     "Actor",
     "ImportFailed",
     "ImportItem",
@@ -53,9 +55,12 @@ __all__ = [
     "NewLogin",
     "StaleEdit",
     "StaleLimits",
+    "StateChange",
+    "StateOutcome",
     "add_member",
     "archive_tool",
     "change_member_role",
+    "change_states",
     "create_api_key",
     "create_member",
     "create_tenant",

@@ -3,9 +3,6 @@ on it (publish, roll back, discard a draft, enable, deprecate, archive, ...)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django import forms
@@ -27,7 +24,6 @@ from catalog.models import (
     AuditLog,
     Role,
     Tool,
-    ToolStatus,
     ToolVersion,
     VersionState,
 )
@@ -81,101 +77,11 @@ class ShowForm(VersionChoiceForm):
     version_fields = ("version",)
 
 
-# -- state actions -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StateAction:
-    """A change of a tool's state a button offers, the role it needs and what it does."""
-
-    key: str
-    label: str
-    role: str
-    does: str
-    button: str
-    applies: Callable[[Tool], bool]
-    run: Callable[..., Tool]
-
-
-def _live(test: Callable[[Tool], bool]) -> Callable[[Tool], bool]:
-    return lambda tool: not tool.is_archived and test(tool)
-
-
-STATE_ACTIONS = {
-    a.key: a
-    for a in (
-        StateAction(
-            "enable",
-            "Enable",
-            Role.OPERATOR,
-            "Agents can find and run {name} again.",
-            "btn-success",
-            _live(lambda t: not t.enabled),
-            services.enable_tool,
-        ),
-        StateAction(
-            "disable",
-            "Disable",
-            Role.OPERATOR,
-            "Agents will no longer see or run {name}. Nothing else changes; "
-            "you can enable it again at any time.",
-            "btn",
-            _live(lambda t: t.enabled),
-            services.disable_tool,
-        ),
-        StateAction(
-            "activate",
-            "Mark active",
-            Role.EDITOR,
-            "{name} is marked active: ready for everyday use.",
-            "btn",
-            _live(lambda t: t.status != ToolStatus.ACTIVE),
-            partial(services.set_tool_status, status=ToolStatus.ACTIVE),
-        ),
-        StateAction(
-            "testing",
-            "Mark as testing",
-            Role.EDITOR,
-            "{name} is marked as testing: it still runs, and people see it is being tried out.",
-            "btn",
-            _live(lambda t: t.status != ToolStatus.TESTING),
-            partial(services.set_tool_status, status=ToolStatus.TESTING),
-        ),
-        StateAction(
-            "deprecate",
-            "Deprecate",
-            Role.EDITOR,
-            "{name} is marked as deprecated: it still runs while enabled, but is on its way "
-            "out. Disable it too when nothing should use it any more.",
-            "btn",
-            _live(lambda t: t.status != ToolStatus.DEPRECATED),
-            services.deprecate_tool,
-        ),
-        StateAction(
-            "archive",
-            "Archive",
-            Role.EDITOR,
-            "{name} is hidden from agents and from the tool list. Its versions and history "
-            "are kept, and you can restore it later.",
-            "btn-danger",
-            _live(lambda t: True),
-            services.archive_tool,
-        ),
-        StateAction(
-            "restore",
-            "Restore",
-            Role.EDITOR,
-            "{name} comes back to the tool list, as it was before it was archived.",
-            "btn-primary",
-            lambda t: t.is_archived,
-            services.restore_tool,
-        ),
-    )
-}
+# -- state changes ---------------------------------------------------------------------
 
 
 class StateForm(forms.Form):
-    action = forms.ChoiceField(choices=[(k, a.label) for k, a in STATE_ACTIONS.items()])
+    action = forms.ChoiceField(choices=[(k, c.label) for k, c in services.STATE_CHANGES.items()])
     reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
 
 
@@ -280,11 +186,9 @@ def _state_actions(tool: Tool, role: str, *, can_change: bool) -> list[dict[str,
     """The state changes that apply to the tool now and that ``role`` may make; those
     beyond enabling and disabling only when the person may change this tool."""
     return [
-        {"action": a, "does": a.does.format(name=tool.name)}
-        for a in STATE_ACTIONS.values()
-        if a.applies(tool)
-        and Role.rank(role) >= Role.rank(a.role)
-        and (a.role == Role.OPERATOR or can_change)
+        {"action": c, "does": c.does.format(name=tool.name)}
+        for c in services.STATE_CHANGES.values()
+        if c.applies(tool) and c.allowed(role) and (c.any_tool or can_change)
     ]
 
 
@@ -438,14 +342,14 @@ def tool_state(request: TenantRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         key = form.cleaned_data["action"]
         return _detail_page(request, tool, open_dialog=f"state-{key}", open_form=form)
-    action = STATE_ACTIONS[form.cleaned_data["action"]]
-    if Role.rank(request.role) < Role.rank(action.role):
+    action = services.STATE_CHANGES[form.cleaned_data["action"]]
+    if not action.allowed(request.role):
         raise PermissionDenied(f"{action.label} needs the {action.role} role.")
     if not action.applies(tool):
         messages.info(request, f"Nothing to change: {action.label.lower()} does not apply now.")
         return _back(tool)
     try:
-        action.run(
+        action.service(
             tool, actor=request.user, reason=form.cleaned_data["reason"], ip=client_ip(request)
         )
     except ValidationError as error:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
@@ -20,8 +19,8 @@ from django.utils import timezone
 from catalog.definitions.format import TOOL_NAME
 from catalog.filtersets import ToolFilterSet
 from catalog.formats.files import dump_yaml, ordered
-from catalog.models import REASON_MAX_LENGTH, Role, Tool, ToolStatus, ToolTag
-from catalog.services import Actor, deprecate_tool, disable_tool, enable_tool
+from catalog.models import REASON_MAX_LENGTH, Role, Tool, ToolTag
+from catalog.services import STATE_CHANGES, StateChange
 from catalog.tool_state import state_of
 
 PAGE_SIZE = 50
@@ -229,114 +228,29 @@ def sort_columns(query: QueryDict) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class BulkAction:
-    """One thing the list can do to many tools at once, in words a person reads."""
+    """One thing the list can do to many tools at once: a state change (from the one
+    table, catalog.services.states) or an export."""
 
     key: str
     label: str
     role: str
-    verb: str = ""  # "Disable"
-    done: str = ""  # "disabled"
-    consequence: tuple[str, str] = ("", "")  # for one tool, for several
-    already: Callable[[Tool], bool] | None = None
-    apply: Callable[..., Tool] | None = None
-    danger: bool = False
+    change: StateChange | None = None
     export_format: str = ""
 
 
 BULK_ACTIONS: dict[str, BulkAction] = {
-    action.key: action
-    for action in (
-        BulkAction(
-            key="enable",
-            label="Enable",
-            role=Role.OPERATOR,
-            verb="Enable",
-            done="enabled",
-            consequence=(
-                "Agents will be able to use it again.",
-                "Agents will be able to use them again.",
-            ),
-            already=lambda tool: tool.enabled,
-            apply=enable_tool,
-        ),
-        BulkAction(
-            key="disable",
-            label="Disable",
-            role=Role.OPERATOR,
-            verb="Disable",
-            done="disabled",
-            consequence=(
-                "Agents will stop seeing it until it is enabled again.",
-                "Agents will stop seeing them until they are enabled again.",
-            ),
-            already=lambda tool: not tool.enabled,
-            apply=disable_tool,
-            danger=True,
-        ),
-        BulkAction(
-            key="deprecate",
-            label="Deprecate",
-            role=Role.EDITOR,
-            verb="Deprecate",
-            done="deprecated",
-            consequence=(
-                "It keeps working, but is marked as deprecated so that people move to "
-                "something else.",
-                "They keep working, but are marked as deprecated so that people move to "
-                "something else.",
-            ),
-            already=lambda tool: tool.status == ToolStatus.DEPRECATED,
-            apply=deprecate_tool,
-        ),
-        BulkAction(
-            key="export-yaml", label="Export as YAML", role=Role.VIEWER, export_format="yaml"
-        ),
-        BulkAction(
-            key="export-json", label="Export as JSON", role=Role.VIEWER, export_format="json"
-        ),
-    )
+    **{
+        change.key: BulkAction(change.key, change.label, change.role, change=change)
+        for change in STATE_CHANGES.values()
+        if change.in_bulk
+    },
+    "export-yaml": BulkAction("export-yaml", "Export as YAML", Role.VIEWER, export_format="yaml"),
+    "export-json": BulkAction("export-json", "Export as JSON", Role.VIEWER, export_format="json"),
 }
 
 
 def actions_for(role: str) -> list[BulkAction]:
     return [a for a in BULK_ACTIONS.values() if Role.rank(role) >= Role.rank(a.role)]
-
-
-@dataclass
-class BulkOutcome:
-    changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def message(self, action: BulkAction) -> str:
-        """E.g. "2 tools disabled, 1 was already disabled." """
-        parts = [f"{_tools(len(self.changed))} {action.done}"]
-        if self.unchanged:
-            was = "was" if len(self.unchanged) == 1 else "were"
-            parts.append(f"{len(self.unchanged)} {was} already {action.done}")
-        return ", ".join(parts) + "."
-
-
-def _tools(count: int) -> str:
-    return f"{count:,} tool" + ("" if count == 1 else "s")
-
-
-def apply_bulk(
-    action: BulkAction, tools: QuerySet[Tool], *, actor: Actor, reason: str, ip: str
-) -> BulkOutcome:
-    """Apply one action to every tool through its service, all or nothing.
-
-    Tools already in the wanted state are left alone (and no audit row is written).
-    """
-    assert action.apply is not None and action.already is not None
-    outcome = BulkOutcome()
-    with transaction.atomic():
-        for tool in tools.select_for_update().order_by("name"):
-            if action.already(tool):
-                outcome.unchanged.append(tool.name)
-                continue
-            action.apply(tool, actor=actor, reason=reason, ip=ip)
-            outcome.changed.append(tool.name)
-    return outcome
 
 
 # -- export ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
+from catalog import services
 from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.filtersets import ARCHIVED_CHOICES, ENABLED_CHOICES, ToolFilterSet, tag_names
@@ -27,7 +28,6 @@ from catalog.views.tool_list import (
     ExportForm,
     PageForm,
     actions_for,
-    apply_bulk,
     export_chunks,
     page_of,
     sort_columns,
@@ -49,7 +49,7 @@ def tool_list(request: TenantRequest) -> HttpResponse:
         "filtered": any(key != "ordering" for key in query),
     }
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "catalog/views/tool_list.html#tool-rows", context)
+        response = render(request, "catalog/tool_list.html#tool-rows", context)
         # The address bar shows the filters in use, not every empty field of the form.
         push_url(response, _list_url(_with_page(query.urlencode(), page.number)))
     else:
@@ -63,7 +63,7 @@ def tool_list(request: TenantRequest) -> HttpResponse:
             tags=tag_names(request.tenant),
             bulk_actions=actions_for(request.role),
         )
-        response = render(request, "catalog/views/tool_list.html", context)
+        response = render(request, "catalog/tool_list.html", context)
     # The same URL answers with a fragment or a page: caches must tell them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -91,9 +91,10 @@ def tool_bulk(request: TenantRequest) -> HttpResponseBase:
         return _download(request.tenant, tools, action.export_format)
     if not form.cleaned_data.get("confirm") or form.errors:
         return _confirmation(request, form, action, tools, back)
+    assert action.change is not None
     try:
-        outcome = apply_bulk(
-            action,
+        outcome = services.change_states(
+            action.change,
             tools,
             actor=request.user,
             reason=form.cleaned_data["reason"],
@@ -103,7 +104,7 @@ def tool_bulk(request: TenantRequest) -> HttpResponseBase:
         # One tool the user may not change (another editor's) stops the whole batch.
         messages.error(request, f"Nothing was changed: {refused}")
         return redirect(back)
-    messages.success(request, outcome.message(action))
+    messages.success(request, outcome.message(action.change))
     return redirect(back)
 
 
@@ -125,16 +126,17 @@ def _confirmation(
     request: TenantRequest, form: BulkForm, action: BulkAction, tools: QuerySet[Tool], back: str
 ) -> HttpResponse:
     """What the action will do, tool by tool, with a reason field and a confirm button."""
-    assert action.already is not None
+    change = action.change
+    assert change is not None
     chosen = list(tools.only("name", "enabled", "status", "description").order_by("name"))
     found = {tool.name for tool in chosen}
-    to_change = [tool for tool in chosen if not action.already(tool)]
+    to_change = [tool for tool in chosen if not change.holds(tool)]
     context = {
         "form": form,
-        "action": action,
-        "consequence": action.consequence[len(to_change) != 1],
+        "action": change,
+        "consequence": change.consequence[len(to_change) != 1],
         "to_change": to_change,
-        "already": [tool for tool in chosen if action.already(tool)],
+        "already": [tool for tool in chosen if change.holds(tool)],
         "missing": [name for name in form.cleaned_data["name"] if name not in found],
         "back": back,
         "back_query": form.cleaned_data.get("back", ""),

@@ -16,18 +16,17 @@ from catalog import sandbox_limits
 from catalog.accounts.guards import role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.display.in_words import (
-    cost_in_words,
     milliseconds_in_words,
     policy_in_words,
     runtime_in_words,
     seconds_in_words,
 )
+from catalog.estimates import cost_in_words, sample_estimate
 from catalog.models import Pattern, Role, RuntimeKind, Tenant, Tool, ToolVersion
 from catalog.tool_state import DISABLED, state_of
 from planner.forms import ArgumentsForm, ContextForm, RunOptionsForm, pattern_key
 from planner.sandbox import BUBBLEWRAP, isolation_level
 from planner.services import RunRefused, invoke, patterns_of
-from telemetry import services
 from telemetry.models import Execution, ExecutionSource
 
 ARGUMENT_PATH = re.compile(r"arguments\.([^.\[]+)[.]?(.*)")
@@ -198,20 +197,13 @@ def place_errors(built: TryForms, error: ValidationError) -> None:
         built.problems += error.messages
 
 
-def _sample_estimate(pattern: Pattern) -> services.Estimate | None:
-    try:
-        return services.estimate_for(pattern, {})
-    except ValidationError:  # a sample that is not a number: no estimate to show
-        return None
-
-
 def _time_in_words(pattern: Pattern) -> str:
-    estimate = _sample_estimate(pattern)
+    estimate = sample_estimate(pattern)
     ms = estimate.time_ms if estimate else None
     return "" if ms is None else f"about {milliseconds_in_words(ms)}"
 
 
 def _cost_in_words(pattern: Pattern) -> str:
-    estimate = _sample_estimate(pattern)
+    estimate = sample_estimate(pattern)
     cost = estimate.cost if estimate else None
     return "" if cost is None else f"about {cost_in_words(cost)}"

@@ -113,7 +113,7 @@ def test_detail_shows_capabilities_with_estimates_and_policy(
     html = signed_in(client, viewer).get(page(tool)).content.decode()
     assert "disk_capacity_check" in html
     assert "200 + 2 * N" in html
-    assert "≈ 220 ms for N = 10" in html
+    assert "≈ 220 ms for N=10" in html
     assert "Refused when the estimated cost is above 5 cost units" in html
     assert '<svg class="barchart prefs"' in html
 

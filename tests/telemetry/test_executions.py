@@ -21,7 +21,6 @@ from telemetry.services import (
     TransitionRefused,
     approve_execution,
     cancel_execution,
-    estimate_for,
     finish_execution,
     mark_running,
     reap_lost_executions,
@@ -504,36 +503,6 @@ def test_reaped_run_refuses_its_workers_late_finish(version: ToolVersion) -> Non
         finish_execution(execution.pk, status=S.SUCCEEDED, result=1)
 
 
-# -- estimates --------------------------------------------------------------------------
-
-
-def test_estimates_use_the_samples_for_variables_not_given(version: ToolVersion) -> None:
-    pattern = pattern_of(version)
-    assert estimate_for(pattern, {}) == (220.0, 1.0)  # sample N = 10
-    assert estimate_for(pattern, {"N": 0, "unrelated": "x"}) == (200.0, 1.0)
-
-
-def test_estimate_refuses_a_non_number_for_a_declared_variable(version: ToolVersion) -> None:
-    for value in ["ten", True, None, float("inf")]:
-        with pytest.raises(ValidationError) as raised:
-            estimate_for(pattern_of(version), {"N": value})
-        assert "context" in raised.value.message_dict
-
-
-def test_estimate_is_none_when_it_cannot_be_computed(tenant: Tenant) -> None:
-    version = published(tenant, time_estimate_ms="1000 / N", cost_estimate="")
-    pattern = pattern_of(version)
-    assert estimate_for(pattern, {"N": 0}) == (None, None)
-    assert estimate_for(pattern, {"N": 4}) == (250.0, None)
-    assert estimate_for(None, {"N": 4}) == (None, None)
-
-
-def test_record_refuses_a_bad_context_before_queueing(version: ToolVersion) -> None:
-    with pytest.raises(ValidationError):
-        run(version, pattern=pattern_of(version), context={"N": "many"})
-    assert not Execution.objects.exists()
-
-
 # -- what the database enforces ---------------------------------------------------------
 
 
@@ -587,3 +556,9 @@ def test_a_version_that_ran_cannot_be_purged_with_its_tool(version: ToolVersion)
         purge_tool(tool, actor=None)
     assert "run history" in str(refused.value)
     assert ToolVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_record_refuses_a_bad_context_before_queueing(version: ToolVersion) -> None:
+    with pytest.raises(ValidationError):
+        run(version, pattern=pattern_of(version), context={"N": "many"})
+    assert not Execution.objects.exists()
