@@ -8,6 +8,7 @@ app_name = "planner"
 
 urlpatterns = [
     path("tools/<slug:name>/try/", try_it.try_it, name="try_it"),
+    path("tools/<slug:name>/try/button/", try_it.try_it_button, name="try_it_button"),
     path("runs/", runs.run_list, name="run_list"),
     path("runs/approvals/", runs.approval_queue, name="approval_queue"),
     path("runs/<int:run_id>/", runs.run_detail, name="run_detail"),

@@ -17,6 +17,7 @@ from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.definitions.format import content_of, diff, semver_key
 from catalog.display import in_words
+from catalog.display.slots import slots_for
 from catalog.display.tool_health import tool_warnings
 from catalog.formats.files import dump_yaml
 from catalog.models import (
@@ -174,6 +175,7 @@ def _detail_page(
             and current is not None
             and semver_key(v.version) < semver_key(current.version)
         },
+        "slots": slots_for(tool.name),
         "open_dialog": open_dialog,
         "open_form": open_form,
     }

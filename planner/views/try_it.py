@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.boundfield import BoundWidget
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import sandbox_limits
 from catalog.accounts.guards import role_required
@@ -96,6 +96,17 @@ def try_it(request: TenantRequest, name: str) -> HttpResponse:
     if request.htmx and data is not None:
         return render(request, "planner/try_it.html#try-panel", context)
     return render(request, "planner/try_it.html", context)
+
+
+@role_required(Role.VIEWER)
+@require_GET
+def try_it_button(request: TenantRequest, name: str) -> HttpResponse:
+    """The Try it button on a tool's page (a slot, see catalog.display.slots): shown to
+    operators and up when the tool can run; an empty answer removes the placeholder."""
+    tools = Tool.objects.for_tenant(request.tenant).select_related("current_version")
+    tool = get_object_or_404(tools, name=name)
+    shown = Role.rank(request.role) >= Role.rank(Role.OPERATOR) and not why_not_runnable(tool)
+    return render(request, "planner/try_it.html#try-it-button", {"tool": tool, "shown": shown})
 
 
 def why_not_runnable(tool: Tool) -> str:

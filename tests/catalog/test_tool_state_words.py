@@ -13,6 +13,7 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import Tenant, Tool, ToolStatus
 from tests.factories import make_definition
+from tests.pages import with_slots
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,9 @@ def tool(tenant: Tenant, admin: Any) -> Tool:
 
 
 def detail(client: Client, user: Any, tool: Tool) -> str:
+    """The tool page as a person sees it once htmx has filled its slots."""
     client.force_login(user)
-    return client.get(reverse("catalog:tool_detail", args=[tool.name])).content.decode()
+    return with_slots(client, client.get(reverse("catalog:tool_detail", args=[tool.name])))
 
 
 def visible_text(html: str) -> str:
