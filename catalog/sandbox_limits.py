@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from catalog.definitions.validation import FieldError
+from catalog.definitions.problems import FieldError
 from catalog.models import SandboxLimits, Tenant
 from config.networks import parse, within
 

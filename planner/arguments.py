@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
-from catalog.definitions.validation import (
-    CompiledSchema,
-    FieldError,
-    compiled_validator,
-    schema_errors,
-)
+from catalog.definitions.json_schemas import CompiledSchema, compiled_validator, schema_errors
+from catalog.definitions.problems import FieldError
 
 CACHE_SIZE = 4096
 

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from catalog.definitions.validation import join_path
+from catalog.definitions.problems import join_path
 
 # Levels of lists and objects in one value: far beyond any tool definition or arguments
 # (a definition's examples sit at about 8, a schema adds 2 a level), far below what

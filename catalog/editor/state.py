@@ -24,12 +24,9 @@ from django.core.exceptions import ValidationError
 
 from catalog.definitions import expressions, inference, safe_data
 from catalog.definitions.format import normalize
-from catalog.definitions.validation import (
-    FieldError,
-    check_json_schema,
-    check_script,
-    validate_definition,
-)
+from catalog.definitions.json_schemas import check_json_schema
+from catalog.definitions.problems import FieldError
+from catalog.definitions.validation import check_script, validate_definition
 from catalog.editor.forms import (
     CapabilityForm,
     ContextVariableForm,

@@ -19,12 +19,8 @@ from django.core.management.base import OutputWrapper
 
 from catalog.definitions import expressions
 from catalog.definitions.format import SEMVER
-from catalog.definitions.validation import (
-    check_script,
-    compiled_validator,
-    definition_validator,
-    schema_errors,
-)
+from catalog.definitions.json_schemas import compiled_validator, definition_validator, schema_errors
+from catalog.definitions.validation import check_script
 from catalog.models import Platform, RuntimeKind
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog import sandbox_limits
-from catalog.definitions.validation import DefinitionInvalid, FieldError
+from catalog.definitions.problems import DefinitionInvalid, FieldError
 from catalog.models import (
     AuditAction,
     Membership,

@@ -18,7 +18,8 @@ from catalog.definitions.format import (
     semver_key,
     suggest_version,
 )
-from catalog.definitions.validation import DefinitionInvalid, FieldError, check_definition
+from catalog.definitions.problems import DefinitionInvalid, FieldError
+from catalog.definitions.validation import check_definition
 from catalog.models import (
     AuditAction,
     Role,

@@ -17,7 +17,8 @@ from catalog.definitions.format import (
     content_of,
     diff,
 )
-from catalog.definitions.validation import DefinitionInvalid, check_definition
+from catalog.definitions.problems import DefinitionInvalid
+from catalog.definitions.validation import check_definition
 from catalog.models import (
     Capability,
     Pattern,

@@ -15,7 +15,7 @@ from catalog import services
 from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.definitions import inference
-from catalog.definitions.validation import DefinitionInvalid
+from catalog.definitions.problems import DefinitionInvalid
 from catalog.editor.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
 from catalog.editor.state import (
     ErrorItem,

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from catalog.definitions.validation import DefinitionInvalid, join_path
+from catalog.definitions.problems import DefinitionInvalid, join_path
 from catalog.services import ImportFailed, StaleEdit
 
 API_PREFIX = "/api/"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from catalog.definitions.inference import InferenceError, infer_input_schema, param_docs
-from catalog.definitions.validation import check_json_schema
+from catalog.definitions.json_schemas import check_json_schema
 
 SAMPLE_DIR = Path(__file__).parents[2] / "catalog" / "sample_catalog"
 SCRIPTED = [

@@ -28,7 +28,7 @@ from catalog.definitions import expressions
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = ROOT / "catalog" / "sample_catalog"
 FORMAT_SCHEMA = json.loads(
-    (ROOT / "catalog" / "schemas" / "tool_definition.schema.json").read_text()
+    (ROOT / "catalog" / "definitions" / "schemas" / "tool_definition.schema.json").read_text()
 )
 MIN_PER_PLATFORM = {"linux": 14, "windows": 12, "network": 12, "scheduler": 10, "custom": 12}
 PATTERN_FIELDS = {

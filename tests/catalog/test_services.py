@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog import revision, services
-from catalog.definitions.validation import DefinitionInvalid
+from catalog.definitions.problems import DefinitionInvalid
 from catalog.models import AuditLog, Tenant, Tool, ToolTag, ToolVersion, VersionState
 from catalog.selectors import current_version_by_name, definition_of, with_content
 from tests.factories import make_definition

@@ -8,13 +8,8 @@ import pytest
 
 from catalog.definitions import expressions
 from catalog.definitions.format import content_hash, normalize, suggest_version
-from catalog.definitions.validation import (
-    check_definition,
-    check_script,
-    compiled_validator,
-    schema_errors,
-    validate_definition,
-)
+from catalog.definitions.json_schemas import compiled_validator, schema_errors
+from catalog.definitions.validation import check_definition, check_script, validate_definition
 from tests.factories import make_definition
 
 

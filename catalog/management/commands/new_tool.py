@@ -17,12 +17,9 @@ from django.db import transaction
 from catalog import services
 from catalog.definitions import expressions
 from catalog.definitions.format import PREFERENCES
-from catalog.definitions.validation import (
-    DefinitionInvalid,
-    FieldError,
-    compiled_validator,
-    validate_definition,
-)
+from catalog.definitions.json_schemas import compiled_validator
+from catalog.definitions.problems import DefinitionInvalid, FieldError
+from catalog.definitions.validation import validate_definition
 from catalog.formats.files import dump_yaml
 from catalog.models import Platform, RuntimeKind, Tenant, Tool
 from catalog.new_tool.wizard import (

@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
-from catalog.definitions.validation import DefinitionInvalid, FieldError
+from catalog.definitions.problems import DefinitionInvalid, FieldError
 from catalog.formats.files import Problem
 from catalog.models import Tenant, Tool
 from catalog.services import ImportFailed, ImportReport, StaleEdit, create_tool, edit_tool
