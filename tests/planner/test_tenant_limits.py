@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import sandbox_limits, services
-from catalog.definitions.validation import DefinitionInvalid
+from catalog.definitions.problems import DefinitionInvalid
 from catalog.models import AuditAction, AuditLog, SandboxLimits, Tenant
 from planner import sandbox
 from planner.executor import run_execution
