@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from planner import sandbox
 from planner.sandbox import PYTHON, isolation_level, run_script
 from planner.sandbox import network as netpolicy
+from planner.sandbox import warm as warm_sandboxes
 
 TRIVIAL = "def main(n):\n    return n + 1\n"
 
@@ -136,11 +137,11 @@ def main() -> None:
 
     print(f"isolation: {isolation_level()}")
     bare = timed(bare_start, args.runs)
-    sandbox.WARM = False
+    warm_sandboxes.WARM = False
     sandbox.discard_warm()
     full = timed(sandbox_run, args.runs)
     cold_network = timed(network_run, args.runs)
-    sandbox.WARM = True
+    warm_sandboxes.WARM = True
     warm = timed(sandbox_run, args.runs, pause_s=0.05)
     warm_network = timed(network_run, args.runs, pause_s=0.05)
     warm_internal = timed(internal_network_run, args.runs, pause_s=0.05)

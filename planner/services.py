@@ -44,8 +44,8 @@ from catalog.models import (
 )
 from catalog.permissions import Actor, require_role
 from catalog.tool_state import DISABLED, state_of
-from planner import sandbox
 from planner.arguments import ArgumentsInvalid, prepare_arguments
+from planner.sandbox import isolation
 from planner.tasks import enqueue_execution
 from telemetry import services
 from telemetry.models import (
@@ -163,7 +163,7 @@ def resolve_version(tenant: Tenant, name: str, version: str | None = None) -> To
     if chosen.runtime_kind == RuntimeKind.NONE:
         raise RunRefused({"tool": [f"{name} is described only: it runs elsewhere, not in Quiver"]})
     if chosen.runtime_kind == RuntimeKind.SCRIPT:
-        if refused := sandbox.refusal(network=chosen.network_allowed):
+        if refused := isolation.refusal(network=chosen.network_allowed):
             raise RunRefused({"tool": [refused]})
         if chosen.network_allowed and not sandbox_limits.effective(tenant).network:
             raise RunRefused({"tool": [NETWORK_OFF.format(name=name)]})

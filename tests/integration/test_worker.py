@@ -18,6 +18,7 @@ from django.utils import timezone
 from catalog.models import Tenant, ToolVersion
 from catalog.services import create_tool
 from planner import sandbox
+from planner.sandbox import isolation
 from planner.services import invoke
 from telemetry.models import FINAL_STATUSES, ErrorKind, Execution, ExecutionStatus
 from telemetry.services import REAPER_MARGIN_S, reap_lost_executions
@@ -143,7 +144,7 @@ def test_a_run_whose_worker_is_killed_ends_failed_and_is_never_run_twice(
         lambda: {
             pid: cmd
             for pid, cmd in _process_tree(pool_process).items()
-            if " -I -S -c " in cmd and cmd.startswith((sandbox.BWRAP, sandbox.PYTHON))
+            if " -I -S -c " in cmd and cmd.startswith((isolation.BWRAP, isolation.PYTHON))
         },
         timeout_s=30,
         what="the script to start in its sandbox",

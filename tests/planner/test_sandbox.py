@@ -22,7 +22,15 @@ from typing import Any
 import pytest
 
 from planner import sandbox
-from planner.sandbox import BUBBLEWRAP, RLIMITS_ONLY, isolation_level, run_script
+from planner.sandbox import (
+    BUBBLEWRAP,
+    RLIMITS_ONLY,
+    isolation,
+    isolation_level,
+    run_script,
+    slots,
+    warm,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -231,7 +239,7 @@ def test_script_runs_as_an_unprivileged_uid_with_limits() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the uid drop happens only when running as root")
 def test_the_uid_drop_works_without_setpriv(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "SETPRIV", "/nonexistent/setpriv")
+    monkeypatch.setattr(slots, "SETPRIV", "/nonexistent/setpriv")
     result = run_script("import os\ndef main():\n    return [os.getuid(), os.getgroups()]\n", {})
     assert result.value[0] >= 64000
     assert result.value[1] in ([], [result.value[0]])
@@ -548,14 +556,14 @@ def test_eight_parallel_runs_all_succeed() -> None:
 @pytest.fixture
 def rlimits_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """No bubblewrap, and the operator allowed scripts to run with limits only."""
-    monkeypatch.setattr(sandbox, "isolation_level", lambda: RLIMITS_ONLY)
-    monkeypatch.setattr(sandbox, "ALLOW_WEAK", True)
+    monkeypatch.setattr(isolation, "isolation_level", lambda: RLIMITS_ONLY)
+    monkeypatch.setattr(isolation, "ALLOW_WEAK", True)
 
 
 def test_without_bubblewrap_scripts_are_refused_unless_the_operator_allows_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sandbox, "isolation_level", lambda: RLIMITS_ONLY)
+    monkeypatch.setattr(isolation, "isolation_level", lambda: RLIMITS_ONLY)
     result = run_script("def main():\n    return 1\n", {})
     assert result.status == "failed_to_start"
     assert "QUIVER_SANDBOX_ALLOW_WEAK" in result.error
@@ -565,7 +573,7 @@ def test_without_bubblewrap_scripts_are_refused_unless_the_operator_allows_it(
 def test_a_missing_bubblewrap_falls_back_with_a_loud_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    monkeypatch.setattr(isolation, "BWRAP", "/nonexistent/bwrap")
     with caplog.at_level("WARNING", logger="quiver.sandbox"):
         level = sandbox.isolation_level.__wrapped__()
     assert level == RLIMITS_ONLY
@@ -635,8 +643,9 @@ def test_the_fallback_script_dies_with_a_killed_runner() -> None:
             "-c",
             "import sys\n"
             "from planner import sandbox\n"
-            "sandbox.isolation_level = lambda: sandbox.RLIMITS_ONLY\n"
-            "sandbox.ALLOW_WEAK = True\n"
+            "from planner.sandbox import isolation\n"
+            "isolation.isolation_level = lambda: sandbox.RLIMITS_ONLY\n"
+            "isolation.ALLOW_WEAK = True\n"
             "sandbox.run_script(sys.argv[1], {'path': sys.argv[2]}, timeout_s=30)\n",
             "import os, time\ndef main(path):\n    open(path, 'w').write(str(os.getpid()))\n"
             "    time.sleep(30)\n",
@@ -672,18 +681,18 @@ def test_runs_in_other_processes_never_take_a_held_slot(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Slots of their own, so that other test processes' runs take none of them.
-    slots = tmp_path / "slots"
-    monkeypatch.setattr(sandbox, "SLOT_DIR", slots)
+    slot_dir = tmp_path / "slots"
+    monkeypatch.setattr(slots, "SLOT_DIR", slot_dir)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, tempfile\nfrom pathlib import Path\nfrom planner import sandbox\n"
-            "sandbox.SLOT_DIR = Path(sys.argv[1])\ntempfile.tempdir = sys.argv[2]\n"
-            "with sandbox._claim_slot() as slot:\n"
+            "import sys, tempfile\nfrom pathlib import Path\nfrom planner.sandbox import slots\n"
+            "slots.SLOT_DIR = Path(sys.argv[1])\ntempfile.tempdir = sys.argv[2]\n"
+            "with slots.claim_slot() as slot:\n"
             "    print(slot, flush=True)\n    sys.stdin.read()\n",
-            str(slots),
+            str(slot_dir),
             str(tmp_path),
         ],
         cwd=REPO,
@@ -696,7 +705,7 @@ def test_runs_in_other_processes_never_take_a_held_slot(
         held = int(holder.stdout.readline())
         with contextlib.ExitStack() as stack:
             mine = [
-                stack.enter_context(sandbox._claim_slot()) for _ in range(sandbox.SANDBOX_SLOTS - 1)
+                stack.enter_context(slots.claim_slot()) for _ in range(sandbox.SANDBOX_SLOTS - 1)
             ]
         assert held not in mine
         assert len(set(mine)) == sandbox.SANDBOX_SLOTS - 1
@@ -722,7 +731,7 @@ def test_slots_fall_back_to_a_private_directory_where_run_is_not_writable(
 ) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("")
-    monkeypatch.setattr(sandbox, "SLOT_DIR", blocked / "slots")  # cannot be created
+    monkeypatch.setattr(slots, "SLOT_DIR", blocked / "slots")  # cannot be created
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert run_script("def main():\n    return 1\n", {}).value == 1
     assert any(tmp_path.glob("quiver-sandbox-slots-*/*.lock"))
@@ -746,26 +755,26 @@ def test_the_next_run_like_this_one_takes_a_waiting_sandbox_that_shares_nothing(
     )
     first = run_until_one_waits(leaves_a_file, {"write": True})
     assert first.value == []
-    (waiting,) = sandbox._warm.values()
+    (waiting,) = warm._waiting.values()
     assert waiting.proc is not None and waiting.proc.poll() is None
 
     second = run_script(leaves_a_file, {"write": False})
     assert second.value == []  # a fresh sandbox: the first run's file is not there
-    assert waiting not in sandbox._warm.values()  # it served this run, and only this one
+    assert waiting not in warm._waiting.values()  # it served this run, and only this one
     assert waiting.proc.wait(timeout=5) is not None
 
     other = run_until_one_waits(leaves_a_file, {"write": False}, memory_mb=256)  # other limits
     assert other.value == []
-    assert len(sandbox._warm) == 2
+    assert len(warm._waiting) == 2
 
 
 def run_until_one_waits(source: str, kwargs: dict[str, Any], **limits: Any) -> sandbox.Result:
     """Run, again if need be, until a sandbox is left waiting: none is kept when every
     free slot still holds a run on its way out (other tests' runs, under pytest-xdist)."""
-    before = len(sandbox._warm)
+    before = len(warm._waiting)
     for _ in range(20):
         result = run_script(source, kwargs, **limits)
-        if len(sandbox._warm) > before:
+        if len(warm._waiting) > before:
             return result
         time.sleep(0.1)
     pytest.fail("no sandbox was left waiting after 20 runs")
@@ -776,10 +785,10 @@ def test_a_waiting_sandbox_whose_thread_ended_is_not_used() -> None:
     trivial = "def main():\n    return 1\n"
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(run_until_one_waits, trivial, {}).result().value == 1
-    (orphan,) = sandbox._warm.values()  # the kernel kills it with the pool's thread
+    (orphan,) = warm._waiting.values()  # the kernel kills it with the pool's thread
 
     assert run_script(trivial, {}).value == 1
-    assert orphan not in sandbox._warm.values()
+    assert orphan not in warm._waiting.values()
     assert orphan.proc is not None and orphan.proc.wait(timeout=5) is not None
 
 
@@ -790,15 +799,15 @@ def test_no_sandbox_is_kept_waiting_on_the_last_free_slots(
     # Slots of a private lock folder: their cgroups are other processes' slots' (the same
     # numbers), which those may be using, so this run goes without cgroups.
     monkeypatch.setattr(sandbox.cgroups, "problem", lambda: "not in this test")
-    monkeypatch.setattr(sandbox, "SLOT_DIR", tmp_path / "slots")
+    monkeypatch.setattr(slots, "SLOT_DIR", tmp_path / "slots")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with contextlib.ExitStack() as others:
         for _ in range(sandbox.SANDBOX_SLOTS - 1):  # one left, for the run
-            others.enter_context(sandbox._claim_slot())
+            others.enter_context(slots.claim_slot())
         started = time.monotonic()
         assert run_script("def main():\n    return 1\n", {}).value == 1
         assert time.monotonic() - started < 5  # it did not wait for a slot to keep warm
-        assert sandbox._warm == {}  # keeping one would leave no slot free for runs
-        others.enter_context(sandbox._claim_slot())  # the run gave its slot back
-        with pytest.raises(sandbox.NoFreeSlot), sandbox._claim_slot(wait=False):
+        assert warm._waiting == {}  # keeping one would leave no slot free for runs
+        others.enter_context(slots.claim_slot())  # the run gave its slot back
+        with pytest.raises(sandbox.NoFreeSlot), slots.claim_slot(wait=False):
             pass

@@ -28,7 +28,7 @@ import pytest
 from django.core.management import call_command
 
 from planner import sandbox
-from planner.sandbox import BUBBLEWRAP, cgroups, isolation_level, run_script, seccomp
+from planner.sandbox import BUBBLEWRAP, cgroups, isolation, isolation_level, run_script, seccomp
 from planner.sandbox import network as netpolicy
 
 strong = pytest.mark.skipif(
@@ -352,7 +352,7 @@ def test_a_network_script_is_refused_where_it_cannot_have_a_network_of_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(netpolicy, "problem", lambda: "nft is missing")
-    monkeypatch.setattr(sandbox, "ALLOW_WEAK", False)
+    monkeypatch.setattr(isolation, "ALLOW_WEAK", False)
     result = run_script("def main():\n    return 1\n", {}, network=True)
     assert result.status == "failed_to_start"
     assert "nft is missing" in result.error

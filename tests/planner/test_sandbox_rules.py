@@ -14,7 +14,7 @@ from catalog import services
 from catalog.models import Tenant, ToolVersion
 from planner import sandbox
 from planner.executor import run_execution
-from planner.sandbox import cgroups
+from planner.sandbox import cgroups, isolation
 from telemetry.models import Execution, ExecutionStatus
 from tests.catalog.api.resources import API, api_as, new_version, no_throttling, published  # noqa: F401
 from tests.factories import make_definition
@@ -134,8 +134,8 @@ def test_without_the_sandbox_a_script_run_is_refused_and_nothing_is_recorded(
     queued_tasks: list[int],
 ) -> None:
     make_tool(tenant, script=DOUBLE)
-    monkeypatch.setattr(sandbox, "isolation_level", lambda: sandbox.RLIMITS_ONLY)
-    monkeypatch.setattr(sandbox, "ALLOW_WEAK", False)
+    monkeypatch.setattr(isolation, "isolation_level", lambda: sandbox.RLIMITS_ONLY)
+    monkeypatch.setattr(isolation, "ALLOW_WEAK", False)
 
     response = api_as(operator).post(f"{API}/executions", {"tool": "disk_usage"}, format="json")
 

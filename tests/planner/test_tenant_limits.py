@@ -16,6 +16,7 @@ from catalog.definitions.problems import DefinitionInvalid
 from catalog.models import AuditAction, AuditLog, SandboxLimits, Tenant
 from planner import sandbox
 from planner.executor import run_execution
+from planner.sandbox import isolation
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 from tests.catalog.api.resources import API, api_as, new_version, no_throttling, published  # noqa: F401
 from tests.planner.test_services import make_tool
@@ -196,7 +197,7 @@ def test_a_network_tool_is_refused_once_its_tenant_turns_the_network_off(
     monkeypatch: pytest.MonkeyPatch,
     queued_tasks: list[int],
 ) -> None:
-    monkeypatch.setattr(sandbox, "refusal", lambda network: "")  # the machine could run it
+    monkeypatch.setattr(isolation, "refusal", lambda network: "")  # the machine could run it
     make_tool(tenant, runtime={**SCRIPT, "network": True})
     api = api_as(operator)
     queued = api.post(f"{API}/executions", {"tool": "disk_usage"}, format="json")

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from planner import sandbox
 from planner.executor import network_policy
-from planner.sandbox import cgroups
+from planner.sandbox import cgroups, isolation
 from planner.sandbox import network as netpolicy
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         level = sandbox.isolation_level()
         self.stdout.write(f"Isolation: {level}")
         if level != sandbox.BUBBLEWRAP:
-            allowed = "allowed" if sandbox.ALLOW_WEAK else "refused (QUIVER_SANDBOX_ALLOW_WEAK)"
+            allowed = "allowed" if isolation.ALLOW_WEAK else "refused (QUIVER_SANDBOX_ALLOW_WEAK)"
             self.stdout.write(self.style.WARNING(f"  script tools are {allowed} on this server"))
         self._cgroups()
         self._network(policy)
