@@ -2,8 +2,8 @@
 (defaults, metadata, dependencies, capabilities, patterns, context variables).
 
 Repeated rows are named by prefix (``cap-0-pat-1-time_estimate_ms``); ``catalog.editor.state``
-finds them in a POST, turns them into a definition and back, and puts the services'
-errors next to the field that caused them.
+finds them in a POST and turns them into a definition and back, and ``catalog.editor.errors``
+puts the services' errors next to the field that caused them.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ def split_list(text: str, *, lines_only: bool = False) -> list[str]:
     repeats dropped."""
     parts = text.splitlines() if lines_only else re.split(r"[,\n]", text)
     return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def field_text(form: forms.Form, name: str) -> str:
+    """A field's value as shown in the page: posted text, or the initial value."""
+    value = form[name].value()
+    return "" if value is None else str(value).strip()
 
 
 class RangeInput(forms.NumberInput):
@@ -500,6 +506,16 @@ class PatternForm(forms.Form):
 
     def clean_expected_outputs(self) -> list[str]:
         return split_list(self.cleaned_data["expected_outputs"])
+
+
+# The definition's preference_match keys and the pattern form's sliders that edit them.
+PREFERENCE_FIELDS = {
+    "speed": "pref_speed",
+    "accuracy": "pref_accuracy",
+    "cost": "pref_cost",
+    "complexity": "pref_complexity",
+    "completeness": "pref_completeness",
+}
 
 
 class ContextVariableForm(forms.Form):

@@ -1,5 +1,4 @@
-"""The tool editor's state: posted form rows <-> a definition dict, and the services'
-errors put next to the field that caused them.
+"""The tool editor's form state: the posted form rows <-> a definition dict.
 
 Posted names of repeated rows (``catalog.editor.forms`` gives each row a prefix):
 
@@ -8,60 +7,46 @@ Posted names of repeated rows (``catalog.editor.forms`` gives each row a prefix)
 - ``cap-<c>-pat-<p>-<pattern field>`` and ``cap-<c>-pat-<p>-var-<v>-name|description|sample``
 
 Indices only order the rows; gaps are fine (the page's script renumbers rows after
-adding, removing or moving one). Rows left completely empty are ignored.
+adding, removing or moving one). Rows left completely empty are ignored. The services'
+errors are put next to their fields by ``catalog.editor.errors``, the base of
+``ToolEditor``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from catalog.definitions import expressions, inference, safe_data
 from catalog.definitions.format import normalize
-from catalog.definitions.json_schemas import check_json_schema
 from catalog.definitions.problems import FieldError
-from catalog.definitions.validation import check_script, validate_definition
+from catalog.definitions.validation import validate_definition
+from catalog.editor.checks import ExpressionResult, evaluate_estimate
+from catalog.editor.errors import EditorErrors
 from catalog.editor.forms import (
+    PREFERENCE_FIELDS,
     CapabilityForm,
     ContextVariableForm,
     DependencyForm,
     KeyValueForm,
     PatternForm,
     ToolForm,
+    field_text,
     show_value,
 )
 from catalog.models import RuntimeKind, ToolStatus
 
-# Between the parts of a label, e.g. "Capability 1 > pattern 2 > Time estimate".
-SEP = " \u203a "
 NEW_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {},
     "additionalProperties": False,
 }
 NEW_OUTPUT_SCHEMA: dict[str, Any] = {"type": "object"}
-
-PREFERENCE_FIELDS = {
-    "speed": "pref_speed",
-    "accuracy": "pref_accuracy",
-    "cost": "pref_cost",
-    "complexity": "pref_complexity",
-    "completeness": "pref_completeness",
-}
-POLICY_FIELDS = ("max_cost", "requires_approval", "production_safe")
-RUNTIME_FIELDS = {
-    "kind": "runtime_kind",
-    "timeout_s": "timeout_s",
-    "memory_mb": "memory_mb",
-    "network": "network",
-    "callable": "callable_name",
-}
 # Text fields of a pattern: a pattern whose are all empty (and has no variables) was
 # added and left blank, and is ignored.
 PATTERN_TEXT_FIELDS = (
@@ -80,22 +65,6 @@ PATTERN_TEXT_FIELDS = (
 
 
 @dataclass
-class ErrorItem:
-    """One problem for the summary at the top: where it is, and a link to the field."""
-
-    label: str
-    message: str
-    anchor: str = ""
-    path: str = ""  # inside a schema, e.g. "properties.port.type", for the parameter rows
-
-
-@dataclass
-class ExpressionResult:
-    ok: bool
-    text: str
-
-
-@dataclass
 class PatternBlock:
     form: PatternForm
     variables: list[ContextVariableForm]
@@ -109,8 +78,8 @@ class PatternBlock:
         """The variables' sample values as typed (rows with a bad sample are left out)."""
         found: dict[str, float] = {}
         for var in self.variables:
-            name = _raw(var, "name")
-            sample = _raw(var, "sample")
+            name = field_text(var, "name")
+            sample = field_text(var, "sample")
             if not name:
                 continue
             if not sample:
@@ -126,18 +95,18 @@ class PatternBlock:
 
     @property
     def time_check(self) -> ExpressionResult | None:
-        return evaluate_estimate(_raw(self.form, "time_estimate_ms"), self.samples(), "time")
+        return evaluate_estimate(field_text(self.form, "time_estimate_ms"), self.samples(), "time")
 
     @property
     def cost_check(self) -> ExpressionResult | None:
-        return evaluate_estimate(_raw(self.form, "cost_estimate"), self.samples(), "cost")
+        return evaluate_estimate(field_text(self.form, "cost_estimate"), self.samples(), "cost")
 
     @property
     def has_errors(self) -> bool:
         return bool(self.errors or self.form.errors or any(v.errors for v in self.variables))
 
     def is_blank(self) -> bool:
-        return not self.variables and not any(_raw(self.form, f) for f in PATTERN_TEXT_FIELDS)
+        return not self.variables and not any(field_text(self.form, f) for f in PATTERN_TEXT_FIELDS)
 
 
 @dataclass
@@ -150,102 +119,15 @@ class CapabilityBlock:
 
     def is_blank(self) -> bool:
         return (
-            not _raw(self.form, "name")
-            and not _raw(self.form, "description")
+            not field_text(self.form, "name")
+            and not field_text(self.form, "description")
             and all(p.is_blank() for p in self.patterns)
         )
-
-
-def _raw(form: forms.Form, name: str) -> str:
-    """A field's value as shown in the page: posted text, or the initial value."""
-    value = form[name].value()
-    return "" if value is None else str(value).strip()
 
 
 def _indices(keys: Iterable[str], pattern: str) -> list[int]:
     rx = re.compile(pattern)
     return sorted({int(m[1]) for key in keys if (m := rx.fullmatch(key))})
-
-
-def format_number(value: float) -> str:
-    """2150 -> '2,150'; 2.5 -> '2.5'; 0.0042 -> '0.0042'."""
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 0.01:
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:.2g}"
-
-
-def evaluate_estimate(
-    expression: str, samples: Mapping[str, float], kind: str
-) -> ExpressionResult | None:
-    """What an estimate comes to for the sample values, in words; None when empty."""
-    if not expression.strip():
-        return None
-    try:
-        value = expressions.evaluate(expression, samples)
-        used = expressions.variable_names(expression) if isinstance(expression, str) else set()
-    except expressions.ExpressionError as exc:
-        return ExpressionResult(False, f"This formula {exc}")
-    if value < 0:
-        return ExpressionResult(
-            False,
-            f"This formula gives {format_number(value)} for the sample values; "
-            "an estimate cannot be negative.",
-        )
-    text = f"= {format_number(value)}" + (" ms" if kind == "time" else "")
-    if kind == "time" and value >= 60_000:
-        text += f" (about {format_number(round(value / 60_000, 1))} minutes)"
-    shown = [f"{name}={format_number(samples[name])}" for name in samples if name in used]
-    if shown:
-        text += " for " + ", ".join(shown)
-    return ExpressionResult(True, text)
-
-
-@dataclass
-class ScriptCheck:
-    ok: bool
-    message: str
-    line: int | None = None
-
-
-def check_script_text(source: str) -> ScriptCheck | None:
-    """ "Looks good: main(host, port=443) found", or what is wrong and on which line."""
-    if not source.strip():
-        return None
-    errors = check_script(source)
-    if errors:
-        message = errors[0].message
-        line = re.search(r"line (\d+)", message)
-        return ScriptCheck(False, f"The script {message}.", int(line[1]) if line else None)
-    return ScriptCheck(
-        True, f"Looks good: {inference.signature_of(inference.find_main(source))} found"
-    )
-
-
-def schema_check_items(text: str) -> list[ErrorItem]:
-    """The problems of a schema typed into the advanced tab, each with its path inside."""
-    try:
-        schema = safe_data.loads(text or "{}")
-    except safe_data.UnsafeData as exc:
-        return [ErrorItem(_friendly(exc.path), f"This cannot be saved: it {exc.message}.")]
-    except ValueError as exc:
-        return [ErrorItem("", f"This is not valid JSON: {exc}")]
-    return [
-        ErrorItem(_friendly(e.path), plain_schema_message(e.path, e.message), path=e.path)
-        for e in check_json_schema(schema, "")
-    ]
-
-
-JSON_TYPES = "string, integer, number, boolean, array, object or null"
-
-
-def plain_schema_message(path: str, message: str) -> str:
-    """The metaschema's words for a misspelt type, said so that a person can fix it."""
-    bad_type = re.search(r"'([^']*)' is not valid under any of the given schemas", message)
-    if bad_type and (path == "type" or path.endswith(".type")):
-        return f"'{bad_type[1]}' is not a type JSON Schema knows; use {JSON_TYPES}"
-    return message
 
 
 def pattern_block_from_post(data: Mapping[str, Any], target: str) -> PatternBlock:
@@ -258,7 +140,7 @@ def pattern_block_from_post(data: Mapping[str, Any], target: str) -> PatternBloc
     return PatternBlock(PatternForm(data, prefix=prefix), variables)
 
 
-class ToolEditor:
+class ToolEditor(EditorErrors):
     """Every form of the editor page, built from a POST or from a definition."""
 
     def __init__(
@@ -270,19 +152,16 @@ class ToolEditor:
         dependencies: list[DependencyForm],
         capabilities: list[CapabilityBlock],
     ) -> None:
+        super().__init__()
         self.tool_form = tool_form
         self.defaults = defaults
         self.metadata = metadata
         self.dependencies = dependencies
         self.capabilities = capabilities
         self.creating = tool_form.creating
-        self.non_field_errors: list[str] = []
-        self._quiet: dict[int, set[str]] = {}  # while adding only new errors: fields to skip
-        self.group_errors: dict[str, list[str]] = {}
-        self.schema_errors: dict[str, list[ErrorItem]] = {"input_schema": [], "output_schema": []}
         # The rows that made it into the definition, by their index there.
-        self._kept_dependencies: list[DependencyForm] = []
-        self._kept_capabilities: list[CapabilityBlock] = []
+        self._kept_dependencies = []
+        self._kept_capabilities = []
 
     # -- building ------------------------------------------------------------------
 
@@ -502,13 +381,6 @@ class ToolEditor:
     def reason(self) -> str:
         return str(self.tool_form.cleaned_data.get("reason", "")).strip()
 
-    # -- errors ----------------------------------------------------------------------
-
-    def add_errors(self, errors: Iterable[FieldError]) -> None:
-        """Put each of the services' errors at the field (or row) its path names."""
-        for error in errors:
-            self._place(error.path, error.message)
-
     def other_problems(
         self,
         in_tenant: Callable[[dict[str, Any]], list[FieldError]] | None = None,
@@ -527,160 +399,7 @@ class ToolEditor:
             definition["name"] = name
         return [*validate_definition(definition), *(in_tenant(definition) if in_tenant else [])]
 
-    def add_new_errors(self, errors: Iterable[FieldError]) -> None:
-        """Like ``add_errors``, but not at a field that shows an error of its own."""
-        self._quiet = {id(form): set(form.errors) for form in self._all_forms()}
-        try:
-            self.add_errors(errors)
-        finally:
-            self._quiet = {}
-
-    def _all_forms(self) -> Iterator[forms.Form]:
-        yield self.tool_form
-        yield from (*self.defaults, *self.metadata, *self.dependencies)
-        for capability in self.capabilities:
-            yield capability.form
-            for pattern in capability.patterns:
-                yield pattern.form
-                yield from pattern.variables
-
-    def _add(self, form: forms.Form, field: str | None, message: str) -> None:
-        if field in self._quiet.get(id(form), ()):
-            return  # the field shows its own error, of which this one is a consequence
-        form.add_error(field, message)
-
-    def add_validation_error(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for key, messages in exc.message_dict.items():
-                for message in messages:
-                    self._place("" if key == "__all__" else key, message)
-        else:
-            self.non_field_errors.extend(exc.messages)
-
-    def _place(self, path: str, message: str) -> None:
-        form = self.tool_form
-        if match := re.fullmatch(r"capabilities\[(\d+)\](.*)", path):
-            self._place_in_capability(int(match[1]), match[2], message)
-            return
-        if match := re.fullmatch(r"(input_schema|output_schema)\.?(.*)", path):
-            name, rest = match[1], match[2]
-            self.schema_errors[name].append(
-                ErrorItem(
-                    _friendly(rest),
-                    plain_schema_message(rest, message),
-                    f"{form[name].auto_id}-editor",
-                    rest,
-                )
-            )
-            return
-        if match := re.fullmatch(r"runtime(?:\.(\w+))?.*", path):
-            target = RUNTIME_FIELDS.get(match[1] or "kind", "runtime_kind")
-            self._add(form, target, message)
-            return
-        if match := re.fullmatch(r"(defaults|metadata)(?:\.([^.\[]+))?(.*)", path):
-            rows = self.defaults if match[1] == "defaults" else self.metadata
-            row = next((f for f in rows if f.is_bound and _raw(f, "key") == match[2]), None)
-            if row is not None:
-                self._add(row, "value", _with_context(match[3], message))
-            else:
-                label = f"'{match[2]}': " if match[2] else ""
-                self.group_errors.setdefault(match[1], []).append(label + message)
-            return
-        if match := re.fullmatch(r"dependencies(?:\[(\d+)\])?\.?(\w*)(.*)", path):
-            index = int(match[1]) if match[1] is not None else -1
-            if 0 <= index < len(self._kept_dependencies):
-                dep = self._kept_dependencies[index]
-                self._add(dep, match[2] if match[2] in dep.fields else "name", message)
-            else:
-                self.group_errors.setdefault("dependencies", []).append(message)
-            return
-        top = re.split(r"[.\[]", path, maxsplit=1)[0]
-        if top in form.fields and top not in ("base_version", "overwrite_base", "action"):
-            self._add(form, top, _with_context(path[len(top) :], message))
-            return
-        self.non_field_errors.append(f"{path}: {message}" if path else message)
-
-    def _place_in_capability(self, index: int, rest: str, message: str) -> None:
-        if not 0 <= index < len(self._kept_capabilities):
-            self.group_errors.setdefault("capabilities", []).append(message)
-            return
-        block = self._kept_capabilities[index]
-        if match := re.fullmatch(r"\.(name|description)", rest):
-            self._add(block.form, match[1], message)
-            return
-        match = re.fullmatch(r"\.patterns\[(\d+)\](.*)", rest)
-        kept = block.kept_patterns
-        if match is None or not 0 <= int(match[1]) < len(kept):
-            block.errors.append(_with_context(rest.lstrip("."), message))
-            return
-        self._place_in_pattern(kept[int(match[1])], match[2].lstrip("."), message)
-
-    def _place_in_pattern(self, block: PatternBlock, rest: str, message: str) -> None:
-        form = block.form
-        head, _, tail = rest.partition(".")
-        head, bracket, after = head.partition("[")
-        if head == "policy" and tail in POLICY_FIELDS:
-            self._add(form, tail, message)
-        elif head == "preference_match" and tail in PREFERENCE_FIELDS:
-            self._add(form, PREFERENCE_FIELDS[tail], message)
-        elif head == "context_variables":
-            name, _, field_name = tail.partition(".")
-            var = next((v for v in block.variables if v.is_bound and _raw(v, "name") == name), None)
-            if var is not None:
-                self._add(var, field_name if field_name in var.fields else "name", message)
-            else:
-                block.errors.append(f"Variables{' ' + name if name else ''}: {message}")
-        elif head in form.fields:
-            context = (f"[{bracket and after}" if bracket else "") + (f".{tail}" if tail else "")
-            self._add(form, head, _with_context(context, message))
-        else:
-            block.errors.append(_with_context(rest, message))
-
     # -- showing -----------------------------------------------------------------------
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.error_summary())
-
-    def error_summary(self) -> list[ErrorItem]:
-        """Every problem in the order of the page, each with a link to its field."""
-        items = [ErrorItem("", message) for message in self.non_field_errors]
-        form = self.tool_form
-        for name in form.fields:
-            bound = form[name]
-            items += [
-                ErrorItem(str(bound.label), str(e), bound.auto_id or "") for e in bound.errors
-            ]
-            if name in self.schema_errors:
-                for item in self.schema_errors[name]:
-                    label = f"{bound.label}{SEP}{item.label}" if item.label else str(bound.label)
-                    items.append(ErrorItem(label, item.message, item.anchor, item.path))
-        for ci, cap in enumerate(self.capabilities, start=1):
-            items += [
-                ErrorItem(f"Capability {ci}", e, f"{cap.form.prefix}-block") for e in cap.errors
-            ]
-            items += _form_items(cap.form, f"Capability {ci}")
-            for pi, pattern in enumerate(cap.patterns, start=1):
-                label = f"Capability {ci}{SEP}pattern {pi}"
-                items += [ErrorItem(label, e, f"{pattern.prefix}-block") for e in pattern.errors]
-                items += _form_items(pattern.form, label)
-                for var in pattern.variables:
-                    items += _form_items(var, f"{label}{SEP}variable")
-        for group, rows, label in (
-            ("defaults", self.defaults, "Default"),
-            ("dependencies", self.dependencies, "Dependency"),
-            ("metadata", self.metadata, "Metadata"),
-        ):
-            items += [
-                ErrorItem(label, e, f"{group}-group") for e in self.group_errors.get(group, [])
-            ]
-            for row in rows:
-                items += _form_items(row, label)
-        items += [
-            ErrorItem("Capabilities", e, "capabilities-group")
-            for e in self.group_errors.get("capabilities", [])
-        ]
-        return items
 
     @property
     def script_lines(self) -> range:
@@ -798,7 +517,7 @@ def _cleaned(form: forms.Form) -> dict[str, Any]:
 
 
 def _blank(form: forms.Form, fields: tuple[str, ...]) -> bool:
-    return not any(_raw(form, name) for name in fields)
+    return not any(field_text(form, name) for name in fields)
 
 
 def _valid_rows(rows: list[Any], unique: str, fields: tuple[str, ...]) -> bool:
@@ -815,25 +534,3 @@ def _valid_rows(rows: list[Any], unique: str, fields: tuple[str, ...]) -> bool:
                 valid = False
             seen.add(name)
     return valid
-
-
-def _form_items(form: forms.Form, label: str) -> list[ErrorItem]:
-    items = []
-    for name in form.fields:
-        bound = form[name]
-        items += [
-            ErrorItem(f"{label}{SEP}{bound.label}", str(e), bound.auto_id or "")
-            for e in bound.errors
-        ]
-    return items
-
-
-def _friendly(path: str) -> str:
-    """'properties.server.properties.port.type' -> 'server > port > type' (with SEP)."""
-    parts = [p for p in re.split(r"\.|(?=\[)", path) if p and p != "properties"]
-    return SEP.join(f"item {int(p[1:-1]) + 1}" if re.fullmatch(r"\[\d+\]", p) else p for p in parts)
-
-
-def _with_context(rest: str, message: str) -> str:
-    where = _friendly(rest.lstrip("."))
-    return f"{where}: {message}" if where else message

@@ -16,14 +16,10 @@ from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.definitions import inference
 from catalog.definitions.problems import DefinitionInvalid
+from catalog.editor.checks import check_script_text, schema_check_items
+from catalog.editor.errors import ErrorItem
 from catalog.editor.forms import ExpressionCheckForm, SchemaCheckForm, ScriptForm
-from catalog.editor.state import (
-    ErrorItem,
-    ToolEditor,
-    check_script_text,
-    pattern_block_from_post,
-    schema_check_items,
-)
+from catalog.editor.state import ToolEditor, pattern_block_from_post
 from catalog.models import Membership, Role, Tenant, Tool, ToolVersion
 from catalog.permissions import may_change_tool
 from catalog.selectors import definition_of, with_content
