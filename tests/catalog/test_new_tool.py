@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from catalog import services
 from catalog.definitions.validation import validate_definition
 from catalog.models import AuditAction, AuditLog, Platform, Tenant, Tool, VersionState
+from catalog.new_tool.starters import STARTERS_DIR
 from tests.factories import make_definition
 
 pytestmark = pytest.mark.django_db
@@ -249,6 +250,10 @@ def test_wizard_accepts_the_platform_template_with_enter(tenant: Tenant, platfor
     assert (version.platform, version.version) == (platform, "1.0.0")
     assert version.capabilities.count() == 1
     assert "saved as a draft" in output
+
+
+def test_each_platform_has_one_starter_file() -> None:
+    assert sorted(path.stem for path in STARTERS_DIR.iterdir()) == sorted(Platform.values)
 
 
 def test_wizard_creates_the_default_tenant(answers: list[str]) -> None:
