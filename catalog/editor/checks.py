@@ -1,58 +1,16 @@
-"""The live checks the editor page calls as a person types: what an estimate comes to for
-the sample values, whether a script reads and which main() it defines, and the problems of
-a schema typed into the advanced tab."""
+"""The live checks the editor page calls as a person types: whether a script reads and which
+main() it defines, and the problems of a schema typed into the advanced tab. What an estimate
+comes to for the sample values is catalog.estimates.worked_out."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from catalog.definitions import expressions, inference, safe_data
+from catalog.definitions import inference, safe_data
 from catalog.definitions.json_schemas import check_json_schema
 from catalog.definitions.validation import check_script
 from catalog.editor.errors import ErrorItem, friendly_path, plain_schema_message
-
-
-@dataclass
-class ExpressionResult:
-    ok: bool
-    text: str
-
-
-def format_number(value: float) -> str:
-    """2150 -> '2,150'; 2.5 -> '2.5'; 0.0042 -> '0.0042'."""
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 0.01:
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:.2g}"
-
-
-def evaluate_estimate(
-    expression: str, samples: Mapping[str, float], kind: str
-) -> ExpressionResult | None:
-    """What an estimate comes to for the sample values, in words; None when empty."""
-    if not expression.strip():
-        return None
-    try:
-        value = expressions.evaluate(expression, samples)
-        used = expressions.variable_names(expression) if isinstance(expression, str) else set()
-    except expressions.ExpressionError as exc:
-        return ExpressionResult(False, f"This formula {exc}")
-    if value < 0:
-        return ExpressionResult(
-            False,
-            f"This formula gives {format_number(value)} for the sample values; "
-            "an estimate cannot be negative.",
-        )
-    text = f"= {format_number(value)}" + (" ms" if kind == "time" else "")
-    if kind == "time" and value >= 60_000:
-        text += f" (about {format_number(round(value / 60_000, 1))} minutes)"
-    shown = [f"{name}={format_number(samples[name])}" for name in samples if name in used]
-    if shown:
-        text += " for " + ", ".join(shown)
-    return ExpressionResult(True, text)
 
 
 @dataclass

@@ -26,7 +26,6 @@ from django.core.exceptions import ValidationError
 from catalog.definitions.format import normalize
 from catalog.definitions.problems import FieldError
 from catalog.definitions.validation import validate_definition
-from catalog.editor.checks import ExpressionResult, evaluate_estimate
 from catalog.editor.errors import EditorErrors
 from catalog.editor.forms import (
     PREFERENCE_FIELDS,
@@ -39,6 +38,7 @@ from catalog.editor.forms import (
     field_text,
     show_value,
 )
+from catalog.estimates import Worked, worked_out
 from catalog.models import RuntimeKind, ToolStatus
 
 NEW_INPUT_SCHEMA: dict[str, Any] = {
@@ -94,12 +94,12 @@ class PatternBlock:
         return found
 
     @property
-    def time_check(self) -> ExpressionResult | None:
-        return evaluate_estimate(field_text(self.form, "time_estimate_ms"), self.samples(), "time")
+    def time_check(self) -> Worked | None:
+        return worked_out(field_text(self.form, "time_estimate_ms"), self.samples(), "time")
 
     @property
-    def cost_check(self) -> ExpressionResult | None:
-        return evaluate_estimate(field_text(self.form, "cost_estimate"), self.samples(), "cost")
+    def cost_check(self) -> Worked | None:
+        return worked_out(field_text(self.form, "cost_estimate"), self.samples(), "cost")
 
     @property
     def has_errors(self) -> bool:

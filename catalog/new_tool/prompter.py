@@ -20,6 +20,7 @@ from catalog.definitions import expressions
 from catalog.definitions.format import SEMVER
 from catalog.definitions.json_schemas import compiled_validator, definition_validator, schema_errors
 from catalog.definitions.validation import check_script
+from catalog.estimates import Kind, worked_out
 
 T = TypeVar("T")
 
@@ -272,17 +273,17 @@ def show_variables(variables: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def estimate_parser(samples: dict[str, float]) -> Callable[[str], str]:
+def estimate_parser(samples: dict[str, float], kind: Kind) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text in ("", CLEAR):
             return ""
         try:
             expressions.check(text, samples.keys())
-            value = expressions.evaluate(text, samples)
         except expressions.ExpressionError as exc:
             raise Invalid(f"'{text}' {exc}") from None
-        if value < 0:
-            raise Invalid(f"'{text}' is negative ({value:g}) for the samples")
+        worked = worked_out(text, samples, kind)
+        if worked is not None and not worked.ok:
+            raise Invalid(worked.problem)
         return text
 
     return parse

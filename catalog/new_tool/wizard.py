@@ -14,9 +14,9 @@ from typing import Any
 from django.db import transaction
 
 from catalog import services
-from catalog.definitions import expressions
 from catalog.definitions.format import PREFERENCES
 from catalog.definitions.json_schemas import compiled_validator
+from catalog.estimates import Kind, worked_out
 from catalog.formats.files import dump_yaml
 from catalog.models import Platform, RuntimeKind, Tenant, Tool
 from catalog.new_tool.prompter import (
@@ -366,20 +366,20 @@ class Interview:
     ) -> dict[str, str]:
         """Time and cost expressions, each shown with its value for the samples."""
         samples = {name: float(spec["sample"]) for name, spec in variables.items()}
-        where = ", ".join(f"{name}={show_number(value)}" for name, value in samples.items())
         self.prompter.say(f"  Estimates: {schema_help('expression')}")
         estimates = {}
-        for key, question, unit in (
-            ("time_estimate_ms", "Time estimate in ms", " ms"),
-            ("cost_estimate", "Cost estimate", ""),
-        ):
+        kinds: tuple[tuple[str, str, Kind], ...] = (
+            ("time_estimate_ms", "Time estimate in ms", "time"),
+            ("cost_estimate", "Cost estimate", "cost"),
+        )
+        for key, question, kind in kinds:
             expression = self.prompter.ask(
-                question, estimate_parser(samples), default=str(current.get(key, ""))
+                question, estimate_parser(samples, kind), default=str(current.get(key, ""))
             )
-            if expression:
+            worked = worked_out(expression, samples, kind) if expression else None
+            if worked is not None:
                 estimates[key] = expression
-                value = show_number(expressions.evaluate(expression, samples))
-                self.prompter.say(f"  = {value}{unit}" + (f" for {where}" if where else ""))
+                self.prompter.say(f"  {worked.text}")
         return estimates
 
     def _policy(self, current: dict[str, Any]) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def test_wizard_shows_each_estimate_for_the_samples(tenant: Tenant, answers: lis
     output = run(answers, tenant="acme")
 
     assert "= 220 ms for N=10" in output
-    assert "= 5 for N=10" in output
+    assert "= 5 cost units for N=10" in output
 
 
 def test_wizard_publishes_with_publish(tenant: Tenant, answers: list[str]) -> None:
