@@ -8,12 +8,50 @@ from typing import Any
 from django.db.models import F, Prefetch, QuerySet, prefetch_related_objects
 
 from catalog.definitions.format import DEFAULT_RUNTIME
-from catalog.models import Capability, Pattern, Tenant, Tool, ToolVersion
+from catalog.models import (
+    ApiKey,
+    AuditLog,
+    Capability,
+    Membership,
+    Pattern,
+    Tenant,
+    Tool,
+    ToolVersion,
+)
 
 
 def tool_by_name(tenant: Tenant, name: str) -> Tool:
     """A tool of the tenant with its current version in one query; raises DoesNotExist."""
     return Tool.objects.for_tenant(tenant).with_current().get(name=name)
+
+
+def versions_of(tool: Tool) -> QuerySet[ToolVersion]:
+    """The tool's versions, newest first, with who created and published each."""
+    return tool.versions.select_related("created_by", "published_by").order_by("-created_at", "-id")
+
+
+def members_of(tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's members with their logins, by user name."""
+    return (
+        Membership.objects.for_tenant(tenant)
+        .select_related("user")
+        .order_by("user__username", "pk")
+    )
+
+
+def api_keys_for(tenant: Tenant, user: Any, role: str | None) -> QuerySet[ApiKey]:
+    """The tenant's API keys that ``user`` may see (an admin: all of them), newest first."""
+    return (
+        ApiKey.objects.for_tenant(tenant)
+        .visible_to(user, role)
+        .select_related("created_by", "revoked_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def audit_entries(tenant: Tenant) -> QuerySet[AuditLog]:
+    """The tenant's audit log, newest first, with the tool each entry is about."""
+    return AuditLog.objects.for_tenant(tenant).select_related("tool").order_by("-created_at", "-id")
 
 
 def current_version_by_name(tenant: Tenant, name: str) -> ToolVersion:

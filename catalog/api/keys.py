@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from catalog.accounts.guards import client_ip
 from catalog.models import ApiKey, Role
+from catalog.selectors import api_keys_for
 from catalog.services import create_api_key, revoke_api_key
 from config.api.permissions import api_role, api_tenant
 
@@ -140,12 +141,7 @@ class ApiKeyViewSet(
         tenant, role = api_tenant(self.request), api_role(self.request)
         if tenant is None:  # only reached while generating the schema
             return ApiKey.objects.none()
-        return (
-            ApiKey.objects.for_tenant(tenant)
-            .visible_to(self.request.user, role)
-            .select_related("created_by", "revoked_by")
-            .order_by("-created_at", "-id")
-        )
+        return api_keys_for(tenant, self.request.user, role)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = ApiKeyCreateSerializer(data=request.data)

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from catalog.accounts.guards import client_ip
 from catalog.models import REASON_MAX_LENGTH, Membership, Role
+from catalog.selectors import members_of
 from catalog.services import (
     add_member,
     change_member_role,
@@ -210,11 +211,7 @@ class MemberViewSet(
         tenant = api_tenant(self.request)
         if tenant is None:  # only reached while generating the schema
             return Membership.objects.none()
-        return (
-            Membership.objects.for_tenant(tenant)
-            .select_related("user")
-            .order_by("user__username", "pk")
-        )
+        return members_of(tenant)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "role": api_role(self.request)}

@@ -21,6 +21,7 @@ from catalog.api.serializers import (
 )
 from catalog.filtersets import AuditFilter, CapabilityFilterSet, PatternFilterSet
 from catalog.models import AuditLog, Capability, Pattern, Role, Tenant, Tool
+from catalog.selectors import audit_entries
 from catalog.views.tool_list import rows_of
 from config.api.filters import TenantFilterBackend
 from config.api.pagination import Pages
@@ -138,7 +139,7 @@ class AuditList(_TenantList):
     def get_queryset(self) -> QuerySet[AuditLog]:
         if self.describing:
             return AuditLog.objects.none()
-        return AuditLog.objects.for_tenant(self.tenant).select_related("tool")
+        return audit_entries(self.tenant)
 
     @extend_schema(
         summary="Read the audit log",

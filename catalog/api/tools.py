@@ -50,7 +50,7 @@ from catalog.definitions.validation import RESERVED_NAMES, check_definition
 from catalog.filtersets import ToolFilterSet
 from catalog.models import Role, Tenant, Tool, ToolVersion, VersionState
 from catalog.permissions import may_change_tool
-from catalog.selectors import definition_of, load_content
+from catalog.selectors import definition_of, load_content, versions_of
 from catalog.views.tool_list import rows_of
 from config.api.docs import error_response
 from config.api.pagination import Pages
@@ -216,11 +216,7 @@ class ToolViewSet(viewsets.GenericViewSet):
     )
     def versions(self, request: Request, name: str) -> Response:
         tool = self._tool(name)
-        rows = (
-            tool.versions.select_related("created_by", "published_by")
-            .annotate(parent_number=F("parent__version"))
-            .order_by("-created_at", "-id")
-        )
+        rows = versions_of(tool).annotate(parent_number=F("parent__version"))
         page = self.paginate_queryset(rows)
         for version in page:
             version.tool = tool
@@ -239,9 +235,7 @@ class ToolViewSet(viewsets.GenericViewSet):
     def version(self, request: Request, name: str, version: str) -> Response:
         tool = self._tool(name)
         row = get_object_or_404(
-            tool.versions.select_related("created_by", "published_by").annotate(
-                parent_number=F("parent__version")
-            ),
+            versions_of(tool).annotate(parent_number=F("parent__version")),
             version=version,
         )
         row.tool = tool

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
-from catalog.models import ApiKey, Role
+from catalog.models import Role
+from catalog.selectors import api_keys_for
 from catalog.services import create_api_key, revoke_api_key
 
 EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
@@ -41,11 +42,7 @@ class ApiKeyForm(forms.Form):
 
 
 def visible_keys(request: TenantRequest) -> Any:
-    return (
-        ApiKey.objects.for_tenant(request.tenant)
-        .visible_to(request.user, request.role)
-        .select_related("created_by", "revoked_by")
-    )
+    return api_keys_for(request.tenant, request.user, request.role)
 
 
 @never_cache  # the response to a create carries the token: no cache may keep it

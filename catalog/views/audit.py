@@ -18,6 +18,7 @@ from catalog.accounts.tenancy import TenantRequest
 from catalog.display.tool_health import AUDIT_COLUMNS
 from catalog.filtersets import AuditFilter
 from catalog.models import AuditLog, Membership, Role
+from catalog.selectors import audit_entries
 
 PAGE_SIZE = 50
 LONG_DIFF = 4  # changes; more are folded into a <details>
@@ -56,12 +57,7 @@ def _known_users(request: TenantRequest) -> list[str]:
 @role_required(Role.VIEWER)
 @require_GET
 def audit_list(request: TenantRequest) -> HttpResponse:
-    entries = (
-        AuditLog.objects.for_tenant(request.tenant)
-        .select_related("tool")
-        .only(*AUDIT_COLUMNS)
-        .order_by("-created_at", "-id")
-    )
+    entries = audit_entries(request.tenant).only(*AUDIT_COLUMNS)
     filters = AuditFilter(request.GET, queryset=entries, tenant=request.tenant)
     valid = filters.is_valid()
     page = Paginator(filters.qs if valid else entries.none(), PAGE_SIZE).get_page(

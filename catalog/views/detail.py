@@ -29,7 +29,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.permissions import may_change_tool
-from catalog.selectors import definition_of, load_content, with_content
+from catalog.selectors import definition_of, load_content, versions_of, with_content
 from catalog.views.audit import audit_rows
 
 AUDIT_SHOWN = 20
@@ -99,8 +99,7 @@ def _tool(request: TenantRequest, name: str) -> Tool:
 def _versions(tool: Tool) -> list[ToolVersion]:
     """The tool's versions, newest first, without their content."""
     return list(
-        tool.versions.select_related("created_by", "published_by")
-        .only(
+        versions_of(tool).only(
             "version",
             "state",
             "parent_id",
@@ -110,7 +109,6 @@ def _versions(tool: Tool) -> list[ToolVersion]:
             "created_by__username",
             "published_by__username",
         )
-        .order_by("-created_at", "-id")
     )
 
 

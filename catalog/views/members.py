@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from catalog.accounts.guards import client_ip, role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.models import Membership, Role
+from catalog.selectors import members_of
 from catalog.services import (
     NewLogin,
     add_member,
@@ -93,11 +94,7 @@ def _page(
     new_form: NewLoginForm | None = None,
     new_login: NewLogin | None = None,
 ) -> HttpResponse:
-    members = list(
-        Membership.objects.for_tenant(request.tenant)
-        .select_related("user")
-        .order_by("user__username")
-    )
+    members = list(members_of(request.tenant))
     if request.role == Role.ADMIN:
         for member in members:
             member.renewable = may_get_a_new_link(member)  # type: ignore[attr-defined]
