@@ -397,7 +397,7 @@ class Interview:
                 default=None if max_cost is None else show_number(max_cost),
             ),
             "requires_approval": self.prompter.confirm(
-                "Does a run need a person's approval",
+                "Does a run need an admin's approval",
                 default=current.get("requires_approval", False),
             ),
             "production_safe": self.prompter.confirm(
