@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from catalog.models import Role
-from telemetry.models import Execution, ExecutionStatus
+from telemetry.selectors import awaiting_approval
 
 
 def approvals(request: HttpRequest) -> dict[str, Any]:
@@ -22,9 +22,6 @@ def approvals(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def count() -> int:
-        waiting = Execution.objects.for_tenant(tenant).filter(
-            status=ExecutionStatus.AWAITING_APPROVAL
-        )
-        return waiting.count()
+        return awaiting_approval(tenant).count()
 
     return {"runs_awaiting_approval": SimpleLazyObject(count)}

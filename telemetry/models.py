@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -40,6 +42,14 @@ FINAL_STATUSES = frozenset(
 )
 
 
+# Closer to its estimate than this, a run took about as long as estimated, however small
+# the estimate: a 1 ms estimate met by a 72 ms run is not "72 times as long".
+NOTICEABLE_MS = 250
+
+# A run's one-line summary (the runs list's result column) is cut to this many characters.
+SUMMARY_CHARS = 90
+
+
 class ErrorKind(models.TextChoices):
     NONE = "", "None"
     RAISED = "raised", "Raised an exception"
@@ -63,6 +73,14 @@ class Environment(models.TextChoices):
     DEVELOPMENT = "development", "Development"
     STAGING = "staging", "Staging"
     PRODUCTION = "production", "Production"
+
+
+# What an unfinished run is doing, as its one-line summary says it.
+WAITING_WORDS: dict[str, str] = {
+    ExecutionStatus.AWAITING_APPROVAL: "Waiting for an admin",
+    ExecutionStatus.QUEUED: "Waiting for a worker",
+    ExecutionStatus.RUNNING: "Running…",
+}
 
 
 class ExecutionQuerySet(models.QuerySet["Execution"]):
@@ -203,3 +221,47 @@ class Execution(models.Model):
     def unsent(self) -> bool:
         """Queued, but its task never reached the broker: the reaper sends it again."""
         return self.status == ExecutionStatus.QUEUED and self.sent_at is None
+
+    @property
+    def error_headline(self) -> str:
+        """The last line of the error (for a traceback, the exception and its message)."""
+        lines = [line.strip() for line in self.error.strip().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    @property
+    def time_against_estimate(self) -> str:
+        """ "longer", "shorter" or "about" as estimated; "" without both times. A run is
+        longer (shorter) when off by half the estimate and by a noticeable time."""
+        took, estimate = self.duration_ms, self.estimated_time_ms
+        if took is None or estimate is None or estimate < 0:
+            return ""
+        if abs(took - estimate) < NOTICEABLE_MS:
+            return "about"
+        if took >= 1.5 * estimate:
+            return "longer"
+        if took <= 0.67 * estimate:
+            return "shorter"
+        return "about"
+
+    @property
+    def result_summary(self) -> str:
+        """One line: the result, the error, or what the run is waiting for."""
+        status = self.status
+        if status == ExecutionStatus.SUCCEEDED:
+            value = self.result
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            return _cut(text)
+        if status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT):
+            kind = ErrorKind(self.error_kind).label if self.error_kind else "Error"
+            headline = self.error_headline
+            return _cut(f"{kind}: {headline}" if headline else kind)
+        if status == ExecutionStatus.REJECTED:
+            return _cut(f"Rejected: {self.decision_reason}")
+        if status == ExecutionStatus.CANCELLED:
+            reason = self.decision_reason
+            return _cut(f"Cancelled: {reason}") if reason else "Cancelled"
+        return WAITING_WORDS.get(status, "")
+
+
+def _cut(text: str, limit: int = SUMMARY_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -84,3 +84,16 @@ def eager_runs() -> Iterator[None]:
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of runs queued for a worker (instead of sending them to a broker); the
+    planner's and telemetry's tests share it."""
+    from planner import services as planner_services
+
+    sent: list[int] = []
+    monkeypatch.setattr(
+        planner_services, "enqueue_execution", lambda execution: sent.append(execution.pk)
+    )
+    return sent

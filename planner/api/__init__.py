@@ -1,1 +1,1 @@
-"""/api/v1/executions: running tools and following their runs, for programs."""
+"""/api/v1/executions: running tools, cancelling, approving and rejecting runs, for programs."""

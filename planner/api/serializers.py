@@ -1,4 +1,5 @@
-"""The shapes of /api/v1/executions: a run request, and a run as it stands."""
+"""The shapes of a request to /api/v1/executions: a run request and a rejection; a run as
+it stands is telemetry's shape (telemetry/api/serializers.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rest_framework import serializers
 
 from catalog.models import REASON_MAX_LENGTH
 from planner.services import MAX_WAIT_S
-from telemetry.models import Environment, Execution
+from telemetry.models import Environment
 
 
 class RunRequestSerializer(serializers.Serializer):
@@ -65,70 +66,6 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(
         max_length=REASON_MAX_LENGTH, help_text="Why the run is refused; kept in the audit log."
     )
-
-
-class ExecutionSummarySerializer(serializers.ModelSerializer):
-    """A run as listed: what ran, how it ended; without its captured output."""
-
-    tool = serializers.CharField(source="tool_name", read_only=True)
-    version = serializers.CharField(source="tool_version.version", read_only=True)
-    pattern = serializers.CharField(source="pattern_name", read_only=True)
-    caller = serializers.CharField(source="caller_name", read_only=True)
-    final = serializers.BooleanField(source="is_final", read_only=True)
-
-    class Meta:
-        model = Execution
-        fields = [
-            "id",
-            "tool",
-            "version",
-            "pattern",
-            "status",
-            "final",
-            "source",
-            "caller",
-            "environment",
-            "idempotency_key",
-            "arguments",
-            "context",
-            "result",
-            "error_kind",
-            "queued_at",
-            "started_at",
-            "finished_at",
-            "duration_ms",
-            "estimated_time_ms",
-            "estimated_cost",
-            "isolation",
-        ]
-        read_only_fields = fields
-
-
-class ExecutionSerializer(ExecutionSummarySerializer):
-    """A run with everything recorded about it."""
-
-    decided_by = serializers.SerializerMethodField()
-
-    class Meta(ExecutionSummarySerializer.Meta):
-        fields = [
-            *ExecutionSummarySerializer.Meta.fields,
-            "error",
-            "stdout",
-            "stderr",
-            "output_truncated",
-            "text_replaced",
-            "bounds",
-            "worker",
-            "attempts",
-            "decided_by",
-            "decided_at",
-            "decision_reason",
-        ]
-        read_only_fields = fields
-
-    def get_decided_by(self, execution: Execution) -> str | None:
-        """Who approved, rejected or cancelled it."""
-        return execution.decided_by.get_username() if execution.decided_by else None
 
 
 def run_request_kwargs(data: dict[str, Any]) -> dict[str, Any]:

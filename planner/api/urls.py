@@ -1,4 +1,7 @@
-"""Routes of /api/v1/executions."""
+"""Routes of /api/v1/executions/<id>/cancel, approve and reject.
+
+POST /api/v1/executions (run a tool, ExecutionViewSet.create) shares its path with
+telemetry's list of runs; config/urls.py routes that one path with both apps' actions."""
 
 from django.urls import path
 
@@ -7,8 +10,6 @@ from planner.api import views
 app_name = "runs_api"
 
 urlpatterns = [
-    path("executions", views.execution_list, name="execution-list"),
-    path("executions/<int:pk>", views.execution_detail, name="execution-detail"),
     path("executions/<int:pk>/cancel", views.execution_cancel, name="execution-cancel"),
     path("executions/<int:pk>/approve", views.execution_approve, name="execution-approve"),
     path("executions/<int:pk>/reject", views.execution_reject, name="execution-reject"),

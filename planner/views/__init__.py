@@ -1,2 +1,2 @@
-"""The pages that run tools and follow their runs: "Try it", the runs list and detail,
-and the approval queue. Thin: the work is in planner.services and telemetry."""
+"""The pages that run tools and decide runs: "Try it", cancelling, and the approval queue.
+Thin: the work is in planner.services; the runs list and a run's page are telemetry's."""

@@ -168,6 +168,6 @@ def test_a_runs_record_and_page_say_which_bounds_applied(
     assert body["bounds"]["memory"].startswith("256 MB for the whole run")
     assert body["bounds"]["network"] == "none"
     client.force_login(operator)
-    html = client.get(reverse("planner:run_detail", args=[row.pk])).content.decode()
+    html = client.get(reverse("telemetry:run_detail", args=[row.pk])).content.decode()
     assert "256 MB for the whole run" in html
     assert "a private /tmp and /dev/shm of 256 MB each" in html

@@ -318,9 +318,9 @@ def test_a_run_is_recorded_from_the_ui_with_defaults_filled_and_its_result_loade
     assert run.status == ExecutionStatus.SUCCEEDED
     assert run.result == {"mounts": [{"host": "web1", "used_pct": 80}]}
     html = response.content.decode()
-    live = reverse("planner:run_live", args=[run.pk])
+    live = reverse("telemetry:run_live", args=[run.pk])
     assert f'hx-get="{live}" hx-trigger="load"' in html
-    assert reverse("planner:run_detail", args=[run.pk]) in html
+    assert reverse("telemetry:run_detail", args=[run.pk]) in html
 
 
 def test_a_run_that_needs_approval_waits_and_says_so(
@@ -335,8 +335,8 @@ def test_a_run_that_needs_approval_waits_and_says_so(
     assert run.status == ExecutionStatus.AWAITING_APPROVAL
     html = response.content.decode()
     assert "An admin must approve this run before it starts." in html
-    assert reverse("planner:run_detail", args=[run.pk]) in html
-    assert reverse("planner:run_live", args=[run.pk]) not in html
+    assert reverse("telemetry:run_detail", args=[run.pk]) in html
+    assert reverse("telemetry:run_live", args=[run.pk]) not in html
 
 
 def test_without_javascript_the_post_renders_the_whole_page(

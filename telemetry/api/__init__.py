@@ -1,0 +1,1 @@
+"""GET /api/v1/executions: reading and filtering runs, for programs."""

@@ -1,0 +1,38 @@
+"""Reads of a tenant's runs, shared by the runs pages, the API and the planner's verbs."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from catalog.models import Membership, Tenant
+from telemetry.models import Execution, ExecutionStatus
+
+
+def runs_of(tenant: Tenant) -> QuerySet[Execution]:
+    """The tenant's runs, each with the version it ran (every list of runs shows it)."""
+    return Execution.objects.for_tenant(tenant).select_related("tool_version")
+
+
+def run_of(tenant: Tenant, run_id: int | str) -> Execution:
+    """One run of the tenant with who decided it, as its page and the API show it;
+    Http404 when the tenant has no such run."""
+    return get_object_or_404(runs_of(tenant).select_related("decided_by"), pk=run_id)
+
+
+def awaiting_approval(tenant: Tenant) -> QuerySet[Execution]:
+    """The tenant's runs waiting for an admin's decision, oldest first."""
+    waiting = runs_of(tenant).filter(status=ExecutionStatus.AWAITING_APPROVAL)
+    return waiting.order_by("queued_at", "id")
+
+
+def caller_names(tenant: Tenant) -> list[str]:
+    """Who may have started a run here, for the runs filter's suggestions: the members'
+    user names and "system"."""
+    members = Membership.objects.for_tenant(tenant).select_related("user")
+    return sorted({m.user.get_username() for m in members} | {"system"})
+
+
+def tool_names(runs: QuerySet[Execution]) -> list[str]:
+    """The names of the tools these runs ran, in order, for the runs filter's suggestions."""
+    return sorted(set(runs.values_list("tool_name", flat=True).distinct()))
