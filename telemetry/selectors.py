@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from dataclasses import dataclass
+from datetime import timedelta
 
-from catalog.models import Membership, Tenant
+from django.db.models import Avg, Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from catalog.models import Membership, Tenant, Tool
 from telemetry.models import Execution, ExecutionStatus
 
 
@@ -36,3 +40,36 @@ def caller_names(tenant: Tenant) -> list[str]:
 def tool_names(runs: QuerySet[Execution]) -> list[str]:
     """The names of the tools these runs ran, in order, for the runs filter's suggestions."""
     return sorted(set(runs.values_list("tool_name", flat=True).distinct()))
+
+
+@dataclass(frozen=True)
+class ToolRuns:
+    """How one tool has run lately: counts since ``days`` ago and its newest runs."""
+
+    days: int
+    total: int
+    succeeded: int
+    failed: int
+    average_ms: float | None
+    latest: list[Execution]
+
+    @property
+    def success_rate(self) -> int | None:
+        """Succeeded out of the finished runs, in whole percent."""
+        finished = self.succeeded + self.failed
+        return round(100 * self.succeeded / finished) if finished else None
+
+
+def runs_of_tool(tool: Tool, *, days: int = 30, latest: int = 5) -> ToolRuns:
+    """The tool's runs of the last ``days``: counted in one query, and its newest few."""
+    runs = Execution.objects.filter(tenant_id=tool.tenant_id, tool=tool)
+    since = runs.filter(queued_at__gte=timezone.now() - timedelta(days=days))
+    failed = [ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT]
+    figures = since.aggregate(
+        total=Count("id"),
+        succeeded=Count("id", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+        failed=Count("id", filter=Q(status__in=failed)),
+        average_ms=Avg("duration_ms", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+    )
+    newest = list(runs.select_related("tool_version").order_by("-queued_at", "-id")[:latest])
+    return ToolRuns(days=days, latest=newest, **figures)

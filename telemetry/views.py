@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from catalog.accounts.guards import role_required
 from catalog.accounts.tenancy import TenantRequest
 from catalog.display.in_words import milliseconds_in_words
-from catalog.models import Role
+from catalog.models import Role, Tool
 from telemetry import selectors
 from telemetry.filtersets import ExecutionFilterSet
 from telemetry.in_words import (
@@ -157,3 +157,23 @@ def run_detail(request: TenantRequest, run_id: int) -> HttpResponse:
 def run_live(request: TenantRequest, run_id: int) -> HttpResponse:
     execution = selectors.run_of(request.tenant, run_id)
     return render(request, "telemetry/run_detail.html#run-live", live_context(execution))
+
+
+# -- on a tool's page ---------------------------------------------------------------------
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def tool_runs(request: TenantRequest, name: str) -> HttpResponse:
+    """How the tool runs, on its page (a slot, see catalog.display.slots): its runs of the
+    last 30 days counted, and its newest runs."""
+    tool = get_object_or_404(Tool.objects.for_tenant(request.tenant), name=name)
+    runs = selectors.runs_of_tool(tool)
+    context = {
+        "tool": tool,
+        "runs": runs,
+        "rows": [run_row(execution) for execution in runs.latest],
+        "average": milliseconds_in_words(runs.average_ms),
+        "all_runs": f"{reverse('telemetry:run_list')}?{urlencode({'tool': tool.name})}",
+    }
+    return render(request, "telemetry/run_list.html#tool-runs", context)
