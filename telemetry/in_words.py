@@ -3,9 +3,6 @@ isolated, the limits it had, and its time against the estimate."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from catalog.display.in_words import milliseconds_in_words
 from telemetry.models import Execution, ExecutionStatus
 
@@ -76,7 +73,3 @@ def bound_words(execution: Execution) -> list[tuple[str, str]]:
     if not isinstance(bounds, dict):
         return []
     return [(label, bounds[key]) for key, label in BOUND_LABELS.items() if key in bounds]
-
-
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from catalog.accounts.guards import role_required
 from catalog.accounts.tenancy import TenantRequest
-from catalog.display.in_words import milliseconds_in_words
+from catalog.display.in_words import milliseconds_in_words, pretty_json
 from catalog.models import Role, Tool
 from telemetry import selectors
 from telemetry.filtersets import ExecutionFilterSet
@@ -28,7 +28,6 @@ from telemetry.in_words import (
     STATUS_WORDS,
     against_estimate,
     bound_words,
-    pretty_json,
 )
 from telemetry.models import ErrorKind, Execution, ExecutionStatus
 

@@ -17,11 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.accounts.guards import role_required
 from catalog.accounts.tenancy import TenantRequest
-from catalog.display.in_words import milliseconds_in_words
+from catalog.display.in_words import milliseconds_in_words, pretty_json
 from catalog.models import REASON_MAX_LENGTH, Role
 from planner import services
 from telemetry import selectors
-from telemetry.in_words import pretty_json
 from telemetry.models import Execution, ExecutionStatus
 from telemetry.services import TransitionRefused
 from telemetry.views import PAGE_SIZE, run_page
