@@ -101,18 +101,9 @@ def llm_definitions(version_ids: list[int]) -> dict[int, dict[str, Any]]:
                 for p in capability["patterns"]
             ]
     definitions = {}
-    for row in ToolVersion.objects.filter(id__in=version_ids).values_list(
-        "id",
-        "tool__name",
-        "version",
-        "description",
-        "platform",
-        "category",
-        "tags",
-        "metadata",
-        "input_schema",
-        "output_schema",
-    ):
+    # The name comes from the tool; the other fields are the version's own.
+    fields = ("tool__name", *_DEFINITION_FIELDS[1:])
+    for row in ToolVersion.objects.filter(id__in=version_ids).values_list("id", *fields):
         version_id = row[0]
         definitions[version_id] = {
             **dict(zip(_DEFINITION_FIELDS, row[1:], strict=True)),
