@@ -62,7 +62,8 @@ class ToolRuns:
 
 def runs_of_tool(tool: Tool, *, days: int = 30, latest: int = 5) -> ToolRuns:
     """The tool's runs of the last ``days``: counted in one query, and its newest few."""
-    runs = Execution.objects.filter(tenant_id=tool.tenant_id, tool=tool)
+    # The tool is the tenant's (callers load it through its tenant): its runs are too.
+    runs = Execution.objects.filter(tool=tool)
     since = runs.filter(queued_at__gte=timezone.now() - timedelta(days=days))
     failed = [ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT]
     figures = since.aggregate(
