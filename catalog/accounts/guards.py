@@ -6,11 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Role
 
@@ -26,8 +27,9 @@ def role_required(role: str = Role.VIEWER) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        @login_required
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return to_sign_in(request)
             tenant = getattr(request, "tenant", None)
             if tenant is None:
                 return render(request, "catalog/no_tenant.html", status=403)
@@ -38,6 +40,17 @@ def role_required(role: str = Role.VIEWER) -> Callable[[View], View]:
         return guarded
 
     return decorator
+
+
+def to_sign_in(request: HttpRequest) -> HttpResponseBase:
+    """To the sign-in page, and back here after it. An htmx request (its session ended in
+    another tab, or expired) sends the whole browser there and back to the page it was on,
+    instead of having the sign-in page swapped into a fragment of the page."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx:
+        return redirect_to_login(request.get_full_path())
+    back = htmx.current_url_abs_path or request.get_full_path()
+    return HttpResponseClientRedirect(redirect_to_login(back).url)
 
 
 def client_ip(request: HttpRequest) -> str:

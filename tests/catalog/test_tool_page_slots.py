@@ -56,3 +56,20 @@ def test_a_viewer_gets_an_empty_fragment_and_the_placeholder_goes(
 def test_a_fragment_is_scoped_to_the_tenant(client: Client, outsider: Any, tool: Tool) -> None:
     client.force_login(outsider)
     assert client.get(reverse("planner:try_it_button", args=[tool.name])).status_code == 404
+
+
+def test_a_fragment_after_the_session_ended_sends_the_browser_to_sign_in(
+    client: Client, tool: Tool
+) -> None:
+    page = reverse("catalog:tool_detail", args=[tool.name])
+    fragment = client.get(
+        reverse("planner:try_it_button", args=[tool.name]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{page}",
+    )
+    # Not the sign-in page swapped into the tool page: htmx sends the browser there.
+    assert fragment.status_code == 200
+    assert fragment["HX-Redirect"] == f"{reverse('login')}?next={page}"
+    assert fragment.content == b""
+    plain = client.get(page)
+    assert plain.status_code == 302 and plain["Location"].startswith(reverse("login"))
