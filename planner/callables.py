@@ -22,10 +22,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO, TypeVar
 
+from planner.code_tools import derive_definition, input_schema, output_schema
 from planner.sandbox import DEFAULT_MAX_LOG_BYTES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,10 +56,33 @@ def registered(name: str) -> Callable[..., Any] | None:
     return _registry.get(name)
 
 
+def definition(name: str) -> dict[str, Any]:
+    """The definition the registered callable ``name`` gives of itself (see
+    planner.code_tools); KeyError when nothing is registered under that name."""
+    return derive_definition(_registry[name], name)
+
+
+def export_schema() -> dict[str, dict[str, Any]]:
+    """Every registered callable's input and output JSON Schemas, by name."""
+    with _lock:
+        functions = dict(_registry)
+    return {
+        name: {"input_schema": input_schema(function), "output_schema": output_schema(function)}
+        for name, function in sorted(functions.items())
+    }
+
+
 def unregister(name: str) -> None:
     """Forget a registration (for tests)."""
     with _lock:
         _registry.pop(name, None)
+
+
+def reset(keep: Iterable[str] = ()) -> None:
+    """Forget every registration but ``keep`` (for tests)."""
+    with _lock:
+        for name in set(_registry) - set(keep):
+            del _registry[name]
 
 
 class _Captured(io.StringIO):
