@@ -34,12 +34,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 ISOLATION = "in-process"
 
 _registry: dict[str, Callable[..., Any]] = {}
+# Where each callable says it acts, for its definition: (platform, category).
+_placement: dict[str, tuple[str, str]] = {}
 _lock = threading.Lock()
 
 
-def tool(name: str) -> Callable[[F], F]:
+def tool(name: str, *, platform: str = "custom", category: str = "general") -> Callable[[F], F]:
     """Register ``function`` as the trusted callable ``name`` (a definition's
-    ``runtime.callable``); registering another function under a taken name is refused."""
+    ``runtime.callable``), acting on ``platform`` in ``category``; registering another
+    function under a taken name is refused."""
 
     def register(function: F) -> F:
         with _lock:
@@ -47,6 +50,7 @@ def tool(name: str) -> Callable[[F], F]:
             if existing is not None and existing is not function:
                 raise ValueError(f"a callable tool named {name!r} is already registered")
             _registry[name] = function
+            _placement[name] = (platform, category)
         return function
 
     return register
@@ -59,7 +63,8 @@ def registered(name: str) -> Callable[..., Any] | None:
 def definition(name: str) -> dict[str, Any]:
     """The definition the registered callable ``name`` gives of itself (see
     planner.code_tools); KeyError when nothing is registered under that name."""
-    return derive_definition(_registry[name], name)
+    platform, category = _placement.get(name, ("custom", "general"))
+    return derive_definition(_registry[name], name, platform=platform, category=category)
 
 
 def export_schema() -> dict[str, dict[str, Any]]:
@@ -76,6 +81,7 @@ def unregister(name: str) -> None:
     """Forget a registration (for tests)."""
     with _lock:
         _registry.pop(name, None)
+        _placement.pop(name, None)
 
 
 def reset(keep: Iterable[str] = ()) -> None:
@@ -83,6 +89,7 @@ def reset(keep: Iterable[str] = ()) -> None:
     with _lock:
         for name in set(_registry) - set(keep):
             del _registry[name]
+            _placement.pop(name, None)
 
 
 class _Captured(io.StringIO):

@@ -117,11 +117,14 @@ def test_a_function_that_cannot_describe_itself_says_why() -> None:
 
 def test_the_registry_exports_every_schema_and_resets_for_tests() -> None:
     before = set(callables.export_schema())
-    callables.tool("test_disk_usage")(disk_usage)
+    callables.tool("test_disk_usage", platform="linux", category="storage")(disk_usage)
     try:
         exported = callables.export_schema()["test_disk_usage"]
         assert exported["input_schema"]["required"] == ["mount"]
-        assert callables.definition("test_disk_usage")["name"] == "test_disk_usage"
+        definition = callables.definition("test_disk_usage")
+        assert definition["name"] == "test_disk_usage"
+        assert (definition["platform"], definition["category"]) == ("linux", "storage")
+        assert validate_definition(definition) == []
     finally:
         callables.reset(keep=before)
     assert "test_disk_usage" not in callables.export_schema()
