@@ -37,13 +37,13 @@ class StateChange:
     done: str  # "disabled", as in "2 tools disabled"
     does: str  # on the tool page, before and after: "Agents will no longer see {name}..."
     about: str  # in the API's description
+    service: Callable[..., Tool] = field(repr=False)
     consequence: tuple[str, str] = ("", "")  # in the bulk confirmation: one tool, several
     button: str = "btn"  # the tool page's button
     danger: bool = False  # the bulk confirmation asks with a red button
     in_bulk: bool = False  # offered by the tool list for many tools at once
     in_api: bool = True  # a verb of the API
     for_archived: bool = False  # applies to archived tools (and only to them)
-    service: Callable[..., Tool] = field(default=enable_tool, repr=False)
 
     @property
     def any_tool(self) -> bool:
