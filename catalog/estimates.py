@@ -149,7 +149,7 @@ def amount_in_words(value: float, kind: Kind) -> str:
 
 def cost_in_words(cost: float) -> str:
     """A cost with its unit: "2.5 cost units"."""
-    return f"{format_number(round(cost, 2))} {COST_UNIT}"
+    return amount_in_words(round(cost, 2), "cost")
 
 
 def format_number(value: float) -> str:

@@ -43,16 +43,15 @@ def derive_definition(
         "description": summary,
         "platform": platform,
         "category": category,
-        "input_schema": input_schema(function, _argument_docs(doc)),
+        "input_schema": input_schema(function),
         "output_schema": output_schema(function),
         "runtime": {"kind": "callable", "callable": name},
     }
 
 
-def input_schema(
-    function: Callable[..., Any], docs: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """The JSON Schema of the function's keyword arguments."""
+def input_schema(function: Callable[..., Any]) -> dict[str, Any]:
+    """The JSON Schema of the function's keyword arguments, with the descriptions its
+    annotations or its docstring give them."""
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise NotDerivable(
@@ -61,7 +60,7 @@ def input_schema(
     adapter: TypeAdapter[Any] = TypeAdapter(function)  # type: ignore[arg-type]
     schema = plain(adapter.json_schema())
     properties = schema.setdefault("properties", {})
-    for name, text in (docs or {}).items():
+    for name, text in _argument_docs(inspect.getdoc(function) or "").items():
         if name in properties:
             properties[name].setdefault("description", text)
     schema.setdefault("required", [])

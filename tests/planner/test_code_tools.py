@@ -122,6 +122,9 @@ def test_the_registry_exports_every_schema_and_resets_for_tests() -> None:
         exported = callables.export_schema()["test_disk_usage"]
         assert exported["input_schema"]["required"] == ["mount"]
         definition = callables.definition("test_disk_usage")
+        # What export_schema gives is what the definition holds, descriptions included.
+        assert exported["input_schema"] == definition["input_schema"]
+        assert exported["output_schema"] == definition["output_schema"]
         assert definition["name"] == "test_disk_usage"
         assert (definition["platform"], definition["category"]) == ("linux", "storage")
         assert validate_definition(definition) == []
